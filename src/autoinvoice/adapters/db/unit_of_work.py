@@ -1,0 +1,74 @@
+"""The SQL unit of work: one connection, one transaction, all repositories bound to it."""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from sqlalchemy import Connection, Engine
+
+from .outbox import SqlFirings, SqlMessages, SqlNumbering, SqlOutbox
+from .repositories import (
+    SqlAudit,
+    SqlClients,
+    SqlContracts,
+    SqlCredits,
+    SqlDocuments,
+    SqlEntities,
+    SqlInvoices,
+    SqlPayments,
+    SqlSettings,
+    SqlUsers,
+)
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+        self.engine = engine
+        self.read_only = read_only
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> Self:
+        if self._conn is not None:
+            raise RuntimeError("this unit of work is already open")
+        conn = self.engine.connect()
+        if self.read_only and conn.dialect.name == "sqlite":
+            conn = conn.execution_options(sqlite_begin="DEFERRED")
+        conn.begin()
+        self._conn = conn
+        self.entities = SqlEntities(conn)
+        self.clients = SqlClients(conn)
+        self.contracts = SqlContracts(conn)
+        self.numbering = SqlNumbering(conn)
+        self.firings = SqlFirings(conn)
+        self.invoices = SqlInvoices(conn)
+        self.documents = SqlDocuments(conn)
+        self.payments = SqlPayments(conn)
+        self.credits = SqlCredits(conn)
+        self.outbox = SqlOutbox(conn)
+        self.messages = SqlMessages(conn)
+        self.audit = SqlAudit(conn)
+        self.users = SqlUsers(conn)
+        self.settings = SqlSettings(conn)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+        finally:
+            conn.close()
+
+    @property
+    def connection(self) -> Connection:
+        if self._conn is None:
+            raise RuntimeError("the unit of work is not open")
+        return self._conn
+
+    def commit(self) -> None:
+        self.connection.commit()
+
+    def rollback(self) -> None:
+        self.connection.rollback()

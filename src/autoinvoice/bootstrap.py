@@ -1,0 +1,101 @@
+"""Composition root: settings → engine, unit of work, clock and adapters, for the web app,
+the worker, the CLI and the tests. Nothing is created at import time."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import cached_property, partial
+from typing import Any
+
+from sqlalchemy import Engine
+
+from .adapters.clock import SystemClock
+from .adapters.db.engine import make_engine
+from .adapters.db.migrate import upgrade
+from .adapters.db.unit_of_work import SqlUnitOfWork
+from .adapters.passwords import Argon2Hasher
+from .config import Settings
+from .services.delivery import DeliveryConfig, deliver_invoice
+from .services.invoicing import DELIVER
+from .services.jobs import Handler
+from .services.ports import Clock, DocumentRenderer, EmailTemplates, Mailer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    mailer: Mailer
+    hasher: Argon2Hasher = field(default_factory=Argon2Hasher)
+    renderer_factory: Any = None
+
+    def uow(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, read_only=read_only)
+
+    @cached_property
+    def renderer(self) -> DocumentRenderer:
+        if self.renderer_factory is not None:
+            return self.renderer_factory()  # type: ignore[no-any-return]
+        from .adapters.documents.pdf import TypstPdfRenderer
+
+        return TypstPdfRenderer()
+
+    @cached_property
+    def templates(self) -> EmailTemplates:
+        from .adapters.email.templates import EmailTemplates as JinjaEmailTemplates
+
+        return JinjaEmailTemplates()
+
+    @cached_property
+    def delivery_config(self) -> DeliveryConfig:
+        return DeliveryConfig(base_url=self.settings.base_url,
+                              sandbox_to=self.settings.mail_sandbox_to)
+
+    @cached_property
+    def secret_key(self) -> str:
+        if self.settings.secret_key:
+            return self.settings.secret_key.get_secret_value()
+        path = self.settings.data_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+    def handlers(self, worker: str) -> dict[str, Handler]:
+        return {
+            DELIVER: partial(deliver_invoice, uow=self.uow(), clock=self.clock, worker=worker,
+                             renderer=self.renderer, mailer=self.mailer,
+                             templates=self.templates, config=self.delivery_config),
+        }
+
+
+def make_mailer(settings: Settings) -> Mailer:
+    from .adapters.email.smtp import MailFolderMailer, SmtpMailer
+
+    if settings.smtp_host:
+        return SmtpMailer(
+            settings.smtp_host, settings.smtp_port, username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            security=settings.smtp_security)
+    folder = (settings.data_dir / "mail").resolve()
+    log.warning("no SMTP server configured (AUTOINVOICE_SMTP_HOST): mails are written to %s",
+                folder)
+    return MailFolderMailer(folder)
+
+
+def build(settings: Settings | None = None, *, clock: Clock | None = None,
+          mailer: Mailer | None = None, migrate: bool = True) -> App:
+    settings = settings or Settings()
+    engine = make_engine(settings.resolved_database_url())
+    if migrate:
+        upgrade(engine)
+    return App(settings=settings, engine=engine, clock=clock or SystemClock(),
+               mailer=mailer or make_mailer(settings))

@@ -1,0 +1,40 @@
+"""Settings from the environment (``AUTOINVOICE_`` prefix), read once at start-up by the
+entry points. Secrets are ``SecretStr`` so they never print in logs, reprs or errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AUTOINVOICE_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None  # default: sqlite file under data_dir
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: SecretStr | None = None  # default: generated once, kept in data_dir
+
+    smtp_host: str | None = None  # none: mails are written to data_dir/mail
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    mail_sandbox_to: str | None = None  # send every mail here instead of to clients
+
+    worker_lease_seconds: int = 120
+    worker_batch: int = 10
+    worker_poll_seconds: float = 1.0
+    scheduler_interval_seconds: float = 30.0
+    session_max_age_seconds: int = 8 * 3600
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'autoinvoice.db').resolve()}"
+
+    def __repr__(self) -> str:  # pydantic already masks SecretStr; keep URLs' passwords out
+        return f"Settings(data_dir={self.data_dir!s}, database=<hidden>)"

@@ -1,0 +1,57 @@
+"""The worker's loop body: claim jobs from the outbox, run their handlers, retry failures
+with exponential back-off, and give up (``dead`` + an audit alert) after ``max_attempts``
+or on a permanent error.
+
+A handler completes its own job inside its last transaction, so "effect stored" and "job
+done" commit together. A worker that dies mid-job leaves it ``running`` with a lease; once
+the lease expires any worker claims it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+
+from .ports import Clock, Job, PermanentMailError, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Job], None]
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (PermanentMailError,)
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min … capped at 1 h."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def run_jobs_once(*, uow: UnitOfWork, clock: Clock, worker: str,
+                  handlers: Mapping[str, Handler], batch: int = 10,
+                  lease_seconds: int = 60) -> int:
+    """Claim and run up to ``batch`` jobs; return how many were claimed."""
+    with uow:
+        jobs = uow.outbox.claim(worker, clock.now(), lease_seconds, batch, list(handlers))
+        uow.commit()
+    for job in jobs:
+        try:
+            handlers[job.kind](job)
+        except Exception as exc:  # noqa: BLE001 — every failure is recorded and retried
+            _failed(job, exc, uow=uow, clock=clock, worker=worker)
+    return len(jobs)
+
+
+def _failed(job: Job, exc: Exception, *, uow: UnitOfWork, clock: Clock, worker: str) -> None:
+    now = clock.now()
+    permanent = isinstance(exc, PERMANENT_ERRORS) or job.attempts >= job.max_attempts
+    retry_at = None if permanent else now + backoff(job.attempts)
+    reason = f"{type(exc).__name__}: {exc}"
+    log.warning("job %s (%s) failed on attempt %s: %s", job.id, job.kind, job.attempts, reason)
+    with uow:
+        uow.outbox.fail(job.id, worker, reason, now, retry_at)
+        uow.audit.record(at=now, actor=worker,
+                         action="job.dead" if permanent else "job.retry_scheduled",
+                         subject_type="job", subject_id=job.id,
+                         detail={"kind": job.kind, "attempts": job.attempts, "error": reason,
+                                 "payload": job.payload})
+        uow.commit()

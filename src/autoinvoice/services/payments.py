@@ -1,0 +1,71 @@
+"""Recording payments against invoices.
+
+A payment moves the invoice to partially paid or paid. Anything above the open balance is
+kept as client credit (never dropped). With an ``idempotency_key`` (a provider's payment id,
+a bank transaction id, an API Idempotency-Key) the same payment is recorded once however
+often it arrives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from ..domain.money import Money, to_decimal
+from ..domain.recurrence import require_aware
+from .ports import Clock, UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPayment:
+    invoice_id: int
+    amount: Decimal | str
+    currency: str | None = None  # defaults to the invoice's
+    received_at: datetime | None = None  # defaults to now
+    method: str = "manual"
+    reference: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentOutcome:
+    payment_id: int
+    invoice_status: str
+    balance: Decimal
+    credited: Decimal
+    duplicate: bool = False
+
+
+def record_payment(cmd: RecordPayment, *, uow: UnitOfWork, clock: Clock,
+                   actor: str) -> PaymentOutcome:
+    now = clock.now()
+    received = require_aware(cmd.received_at, "received_at") if cmd.received_at else now
+    amount = to_decimal(cmd.amount, field="amount")
+    with uow:
+        inv = uow.invoices.get(cmd.invoice_id, for_update=True)
+        if cmd.idempotency_key:
+            existing = uow.payments.by_key(cmd.idempotency_key)
+            if existing is not None:
+                return PaymentOutcome(existing, inv.status.value, inv.balance.amount,
+                                      Decimal(0), duplicate=True)
+        money = Money(amount, cmd.currency or inv.currency)
+        extra = inv.apply_payment(money, received)
+        assert inv.client_id is not None
+        pid = uow.payments.add(
+            client_id=inv.client_id, invoice_id=inv.id, amount=money.amount,
+            applied=(money - extra).amount, currency=money.currency, method=cmd.method,
+            reference=cmd.reference, received_at=received, recorded_at=now,
+            idempotency_key=cmd.idempotency_key)
+        if extra.is_positive():
+            uow.credits.add(client_id=inv.client_id, amount=extra.amount,
+                            currency=extra.currency, payment_id=pid,
+                            note=f"overpayment of invoice {inv.number}", at=now)
+        uow.invoices.save(inv)
+        uow.audit.record(at=now, actor=actor, action="invoice.payment_received",
+                         subject_type="invoice", subject_id=inv.id,
+                         detail={"amount": str(money.amount), "currency": money.currency,
+                                 "method": cmd.method, "credited": str(extra.amount),
+                                 "status": inv.status.value})
+        uow.commit()
+        return PaymentOutcome(pid, inv.status.value, inv.balance.amount, extra.amount)
