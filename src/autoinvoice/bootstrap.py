@@ -31,9 +31,13 @@ class App:
     settings: Settings
     engine: Engine
     clock: Clock
-    mailer: Mailer
+    mailer_override: Mailer | None = None
     hasher: Argon2Hasher = field(default_factory=Argon2Hasher)
     renderer_factory: Any = None
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        return self.mailer_override or make_mailer(self.settings)
 
     def uow(self, *, read_only: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, read_only=read_only)
@@ -98,4 +102,4 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     if migrate:
         upgrade(engine)
     return App(settings=settings, engine=engine, clock=clock or SystemClock(),
-               mailer=mailer or make_mailer(settings))
+               mailer_override=mailer)

@@ -12,7 +12,6 @@ from ..domain.contracts import BillingModel, Contract, Milestone, Rate
 from ..domain.numbering import NumberSeries
 from ..domain.parties import Address, Party
 from ..domain.recurrence import Recurrence
-from ..domain.tax import TaxKind
 from ..domain.terms import PaymentTerms
 from ..services.ports import ClientRecord, EntityRecord
 from ..services.setup import add_client, add_contract, create_entity

@@ -101,3 +101,17 @@ def revoke_api_key(key_id: int, *, uow: UnitOfWork, clock: Clock, actor: str) ->
 
 def can_write(role: str) -> bool:
     return role in (Role.OWNER, Role.ACCOUNTANT)
+
+
+def set_password(email: str, password: str, *, uow: UnitOfWork, clock: Clock,
+                 hasher: PasswordHasher, actor: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidValue(f"use at least {MIN_PASSWORD} characters", field="password")
+    with uow:
+        user = uow.users.by_email(email)
+        if user is None:
+            raise AuthError(f"no user {email}")
+        uow.users.set_password(user.id, hasher.hash(password))
+        uow.audit.record(at=clock.now(), actor=actor, action="user.password_changed",
+                         subject_type="user", subject_id=user.id)
+        uow.commit()

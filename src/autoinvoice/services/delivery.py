@@ -16,6 +16,7 @@ Message-ID, which receiving systems use to recognise a duplicate).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.headerregistry import Address
 from typing import Any
 
 from ..domain.invoice import InvoiceStatus
@@ -80,7 +81,8 @@ def deliver_invoice(job: Job, *, uow: UnitOfWork, clock: Clock, worker: str,
     subject, text, html = templates.render_email("invoice_email", context)
     to = (config.sandbox_to,) if config.sandbox_to else tuple(recipients)
     email = OutgoingEmail(
-        message_id=message_id, sender=f"{entity.party.name} <{entity.email}>", to=to,
+        message_id=message_id, to=to,
+        sender=str(Address(display_name=entity.party.name, addr_spec=entity.email)),
         subject=subject, text_body=text, html_body=html, reply_to=entity.email,
         attachments=(Attachment(f"{inv.number}.pdf", pdf, "application/pdf"),),
         headers=(("X-Autoinvoice-Invoice", inv.number or ""),

@@ -127,7 +127,10 @@ def _fire(contract: Contract, occurrence: datetime, *, uow: UnitOfWork, now: dat
     rec = contract.recurrence
     assert rec is not None
     with uow:
-        uow.contracts.advance(contract.id, occurrence, rec.next_after(occurrence))
+        following = rec.next_after(occurrence)
+        if following and contract.ends_on and rec.local_date(following) > contract.ends_on:
+            following = None  # the contract has ended: stop scheduling it
+        uow.contracts.advance(contract.id, occurrence, following)
         firing = uow.firings.claim(contract.id, occurrence, now)
         if firing is None:
             report.skipped += 1

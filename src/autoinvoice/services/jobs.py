@@ -36,7 +36,7 @@ def run_jobs_once(*, uow: UnitOfWork, clock: Clock, worker: str,
     for job in jobs:
         try:
             handlers[job.kind](job)
-        except Exception as exc:  # noqa: BLE001 — every failure is recorded and retried
+        except Exception as exc:
             _failed(job, exc, uow=uow, clock=clock, worker=worker)
     return len(jobs)
 

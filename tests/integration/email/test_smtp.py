@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage
@@ -17,16 +18,18 @@ import jinja2.exceptions
 import pytest
 
 from autoinvoice.adapters.email.smtp import (
-    Attachment,
     MailConfigurationError,
     MailFolderMailer,
-    OutgoingEmail,
-    PermanentMailError,
     SmtpMailer,
-    TemporaryMailError,
     build_message,
 )
 from autoinvoice.adapters.email.templates import EmailTemplates
+from autoinvoice.services.ports import (
+    Attachment,
+    OutgoingEmail,
+    PermanentMailError,
+    TemporaryMailError,
+)
 
 # tests/ is on sys.path once tests/conftest.py exists (pytest inserts a rootless conftest's
 # folder); until then, put it there so this module runs on its own.
@@ -65,6 +68,16 @@ def unused_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serving(**options: Any) -> Iterator[tuple[SmtpTestServer, SmtpMailer]]:
+    """A test server with ``options`` and a mailer pointed at it, without credentials."""
+    with (
+        SmtpTestServer(**options) as server,
+        SmtpMailer(server.host, server.port, local_hostname="worker.test", timeout=5) as mailer,
+    ):
+        yield server, mailer
 
 
 @pytest.fixture
@@ -170,9 +183,11 @@ def test_non_ascii_address_is_sent_with_smtputf8(
 
 
 def test_non_ascii_address_fails_permanently_without_smtputf8() -> None:
-    with SmtpTestServer(smtputf8=False) as server, SmtpMailer(server.host, server.port) as mailer:
-        with pytest.raises(PermanentMailError, match="SMTPUTF8"):
-            mailer.send(make_email(to=("jörg@kunde.example",)))
+    with (
+        serving(smtputf8=False) as (_, mailer),
+        pytest.raises(PermanentMailError, match="SMTPUTF8"),
+    ):
+        mailer.send(make_email(to=("jörg@kunde.example",)))
 
 
 # Authentication
@@ -207,11 +222,20 @@ def test_repr_does_not_reveal_the_password() -> None:
     assert "billing" in repr(mailer)
 
 
+def test_starttls_is_required_when_configured_and_never_skipped(server: SmtpTestServer) -> None:
+    mailer = SmtpMailer(server.host, server.port, security="starttls", timeout=5)
+
+    with pytest.raises(MailConfigurationError, match="does not offer STARTTLS"):
+        mailer.send(make_email())
+    assert server.messages == []
+
+
 def test_server_that_requires_login_refuses_an_anonymous_sender() -> None:
-    with SmtpTestServer(credentials=("billing", PASSWORD)) as server:
-        with SmtpMailer(server.host, server.port) as mailer:
-            with pytest.raises(PermanentMailError) as caught:
-                mailer.send(make_email())
+    with (
+        serving(credentials=("billing", PASSWORD)) as (_, mailer),
+        pytest.raises(MailConfigurationError) as caught,
+    ):
+        mailer.send(make_email())
 
     assert caught.value.code == 530
 
@@ -220,20 +244,22 @@ def test_server_that_requires_login_refuses_an_anonymous_sender() -> None:
 
 
 def test_451_reply_to_data_raises_temporary_mail_error_with_the_server_text() -> None:
-    with SmtpTestServer(data_reply="451 4.3.0 Mailbox busy, try again later") as server:
-        with SmtpMailer(server.host, server.port) as mailer:
-            with pytest.raises(TemporaryMailError) as caught:
-                mailer.send(make_email())
+    with (
+        serving(data_reply="451 4.3.0 Mailbox busy, try again later") as (_, mailer),
+        pytest.raises(TemporaryMailError) as caught,
+    ):
+        mailer.send(make_email())
 
     assert caught.value.code == 451
     assert "Mailbox busy, try again later" in caught.value.message
 
 
 def test_550_reply_to_data_raises_permanent_mail_error_with_the_server_text() -> None:
-    with SmtpTestServer(data_reply="550 5.7.1 Message rejected as spam") as server:
-        with SmtpMailer(server.host, server.port) as mailer:
-            with pytest.raises(PermanentMailError) as caught:
-                mailer.send(make_email())
+    with (
+        serving(data_reply="550 5.7.1 Message rejected as spam") as (_, mailer),
+        pytest.raises(PermanentMailError) as caught,
+    ):
+        mailer.send(make_email())
 
     assert caught.value.code == 550
     assert "Message rejected as spam" in caught.value.message
@@ -242,31 +268,29 @@ def test_550_reply_to_data_raises_permanent_mail_error_with_the_server_text() ->
 
 def test_all_recipients_refused_raises_permanent_mail_error() -> None:
     refuse = {"jane@client.example": "550 5.1.1 No such user"}
-    with SmtpTestServer(rcpt_replies=refuse) as server:
-        with SmtpMailer(server.host, server.port) as mailer:
-            with pytest.raises(PermanentMailError, match="jane@client.example: 550 5.1.1 No such"):
-                mailer.send(make_email())
+    with serving(rcpt_replies=refuse) as (_, mailer), pytest.raises(PermanentMailError) as caught:
+        mailer.send(make_email())
+
+    assert caught.value.code == 550
+    assert "jane@client.example: 550 5.1.1 No such user" in caught.value.message
 
 
 def test_a_recipient_refused_for_now_makes_the_whole_refusal_temporary() -> None:
     refuse = {"jane@client.example": "550 5.1.1 No such user", "ap@client.example": "452 Full"}
-    with SmtpTestServer(rcpt_replies=refuse) as server:
-        with SmtpMailer(server.host, server.port) as mailer:
-            with pytest.raises(TemporaryMailError) as caught:
-                mailer.send(make_email(cc=("ap@client.example",)))
+    with serving(rcpt_replies=refuse) as (_, mailer), pytest.raises(TemporaryMailError) as caught:
+        mailer.send(make_email(cc=("ap@client.example",)))
 
     assert caught.value.code == 452
 
 
 def test_some_recipients_refused_still_delivers_to_the_others() -> None:
     refuse = {"gone@client.example": "550 5.1.1 No such user"}
-    with SmtpTestServer(rcpt_replies=refuse) as server:
-        with SmtpMailer(server.host, server.port) as mailer:
-            result = mailer.send(make_email(cc=("gone@client.example",)))
+    with serving(rcpt_replies=refuse) as (server, mailer):
+        result = mailer.send(make_email(cc=("gone@client.example",)))
 
         assert server.wait_for(1)[0].rcpt_tos == ("jane@client.example",)
     assert result.accepted
-    assert result.refused == (("gone@client.example", "550 5.1.1 No such user"),)
+    assert "refused gone@client.example (550 5.1.1 No such user)" in result.detail
 
 
 def test_unused_port_raises_temporary_mail_error() -> None:
@@ -275,17 +299,19 @@ def test_unused_port_raises_temporary_mail_error() -> None:
     with pytest.raises(TemporaryMailError) as caught:
         mailer.send(make_email())
 
-    assert caught.value.code is None
+    assert caught.value.code == 0
     assert "cannot connect" in caught.value.message
 
 
 def test_server_slower_than_the_timeout_raises_temporary_mail_error() -> None:
-    with SmtpTestServer(delay_rcpt_seconds=2) as server:
-        with SmtpMailer(server.host, server.port, timeout=0.3) as mailer:
-            with pytest.raises(TemporaryMailError):
-                mailer.send(make_email())
+    seen: list[str] = []
+    with SmtpTestServer(delay_rcpt_seconds=2, on_rcpt=seen.append) as server:
+        mailer = SmtpMailer(server.host, server.port, timeout=0.3)
+        with pytest.raises(TemporaryMailError, match="lost"):
+            mailer.send(make_email())
 
         assert server.rcpt_seen.is_set()
+        assert seen == ["jane@client.example"]
         assert server.messages == []
 
 
@@ -338,24 +364,27 @@ def test_connection_stays_usable_after_a_refused_message(
 
 def test_naive_date_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        make_email(date=datetime(2026, 11, 25, 9, 30))  # noqa: DTZ001
+        build_message(make_email(date=datetime(2026, 11, 25, 9, 30)))  # noqa: DTZ001
 
 
 def test_a_single_address_string_instead_of_a_tuple_is_refused() -> None:
     with pytest.raises(TypeError, match="to must be a tuple"):
-        make_email(to="jane@client.example")
+        build_message(make_email(to="jane@client.example"))
 
 
 @pytest.mark.parametrize("message_id", ["delivery-42@x", "<no-at-sign>", "<a b@x>", ""])
 def test_malformed_message_id_is_refused(message_id: str) -> None:
     with pytest.raises(ValueError, match="message_id"):
-        make_email(message_id=message_id)
+        build_message(make_email(message_id=message_id))
 
 
 @pytest.mark.parametrize("address", ["not an address", "jane@", "@client.example", ""])
-def test_malformed_address_is_refused(address: str) -> None:
-    with pytest.raises(ValueError, match="invalid To address"):
-        build_message(make_email(to=(address,)))
+def test_malformed_address_fails_the_message_permanently(
+    server: SmtpTestServer, mailer: SmtpMailer, address: str
+) -> None:
+    with pytest.raises(PermanentMailError, match="invalid To address"):
+        mailer.send(make_email(to=(address,)))
+    assert server.connections == 0
 
 
 def test_line_break_in_the_subject_cannot_inject_headers() -> None:
@@ -365,7 +394,7 @@ def test_line_break_in_the_subject_cannot_inject_headers() -> None:
 
 def test_extra_headers_cannot_override_the_emails_own_fields() -> None:
     with pytest.raises(ValueError, match="Bcc"):
-        make_email(headers=(("Bcc", "someone@example.com"),))
+        build_message(make_email(headers=(("Bcc", "someone@example.com"),)))
 
 
 # Mail folder

@@ -18,17 +18,18 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ...domain.numbering import NumberSeries
 from ...services.errors import NotFound
 from ...services.ports import Job, MessageRecord, SeriesRecord
-from ...domain.numbering import NumberSeries
 from . import tables as t
 
 
 def _insert_ignore(conn: Connection, table: Any, index: list[str], **values: Any) -> int:
     """INSERT … ON CONFLICT DO NOTHING; returns the rows inserted (0 or 1)."""
     ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = ins(table).values(**values).on_conflict_do_nothing(index_elements=index)
-    return conn.execute(stmt).rowcount
+    stmt = (ins(table).values(**values).on_conflict_do_nothing(index_elements=index)
+            .returning(table.c[index[0]]))
+    return len(conn.execute(stmt).all())
 
 
 class SqlOutbox:

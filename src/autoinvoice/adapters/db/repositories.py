@@ -17,6 +17,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from ...domain.contracts import BillingModel, Contract, Milestone, Rate
 from ...domain.invoice import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
+from ...domain.money import HALF_UP, quantize
 from ...domain.parties import Party
 from ...domain.recurrence import Recurrence
 from ...domain.tax import RoundingPolicy, TaxKind
@@ -276,7 +277,9 @@ class SqlInvoices(_Repo):
             q = q.where(i.c.client_id == client_id)
         if after_id is not None:
             q = q.where(i.c.id < after_id)
-        return [InvoiceSummary(*row) for row in self.conn.execute(q)]
+        return [InvoiceSummary(*row[:7], quantize(row.gross_total, row.currency, HALF_UP),
+                               quantize(row.amount_paid, row.currency, HALF_UP), *row[9:])
+                for row in self.conn.execute(q)]
 
     def portal_token(self, invoice_id: int) -> str:
         tok = self.conn.execute(select(t.invoices.c.portal_token).where(
@@ -375,6 +378,10 @@ class SqlUsers(_Repo):
 
     def count(self) -> int:
         return self.conn.execute(select(func.count()).select_from(t.users)).scalar_one()
+
+    def set_password(self, user_id: int, password_hash: str) -> None:
+        self.conn.execute(update(t.users).where(t.users.c.id == user_id)
+                          .values(password_hash=password_hash))
 
     def add_key(self, *, user_id: int, name: str, prefix: str, key_hash: str,
                 scopes: Sequence[str], at: datetime) -> int:

@@ -42,7 +42,9 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return value if isinstance(value, Decimal) else Decimal(str(value))
+        d = value if isinstance(value, Decimal) else Decimal(str(value))
+        # NUMERIC(24, 6) pads to six places; give back the same digits SQLite keeps
+        return d.quantize(Decimal(1)) if d == d.to_integral_value() else d.normalize()
 
 
 class AwareDateTime(TypeDecorator[datetime]):

@@ -1,22 +1,28 @@
 """Sending email: over SMTP, or into a folder of .eml files when no server is configured.
 
-Messages are built with the standard library's ``email`` package (RFC 5322 headers, MIME per
-RFC 2045-2049): a multipart/alternative of the text and HTML bodies, wrapped in
-multipart/mixed when there are attachments. Bodies are encoded 7-bit clean
-(quoted-printable or base64) so every server takes them, and headers are RFC 2047-encoded;
-raw UTF-8 headers go out only under the SMTPUTF8 extension (RFC 6531), which only non-ASCII
-addresses need. The Bcc recipients are envelope recipients only, never a header.
+Both mailers implement ``services.ports.Mailer`` and take its ``OutgoingEmail``. Messages are
+built with the standard library's ``email`` package (RFC 5322 headers, MIME per RFC
+2045-2049): a multipart/alternative of the text and HTML bodies, wrapped in multipart/mixed
+when there are attachments. Bodies are encoded 7-bit clean (quoted-printable or base64) so
+every server takes them, and headers are RFC 2047-encoded; raw UTF-8 headers go out only
+under the SMTPUTF8 extension (RFC 6531), which only non-ASCII addresses need. Bcc recipients
+are envelope recipients only, never a header. ``message_id`` becomes the Message-ID verbatim;
+``date`` (timezone-aware) becomes the Date header, and without it there is none.
 
-Errors::
+Errors, from ``services.ports`` plus one of this module's::
 
-    MailError                       code: SMTP reply code or None; message: the server's text
+    MailError                       code: SMTP reply code, 0 when none; message: server's text
     ├── TemporaryMailError          4xx replies, refused or dropped connections, timeouts:
     │                               retry later
-    └── PermanentMailError          5xx replies, every recipient refused: retrying won't help
-        └── MailConfigurationError  the mailer's own settings are wrong (AUTH rejected,
-                                    STARTTLS not offered, certificate not trusted)
+    └── PermanentMailError          5xx replies, every recipient refused, a malformed
+        │                           address: retrying won't help
+        └── MailConfigurationError  the mailer's own settings are wrong (AUTH rejected or
+                                    required, STARTTLS not offered, certificate untrusted):
+                                    every message fails until they are fixed
 
-No exception, log line or repr carries the SMTP password.
+A malformed ``OutgoingEmail`` (naive date, bad Message-ID, a str where a tuple belongs) is a
+programming error and raises ValueError or TypeError. No exception, log line or repr carries
+the SMTP password.
 """
 
 from __future__ import annotations
@@ -34,12 +40,20 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self
+
+from autoinvoice.services.ports import (
+    Attachment,
+    MailError,
+    OutgoingEmail,
+    PermanentMailError,
+    SendResult,
+    TemporaryMailError,
+)
 
 __all__ = [
     "Attachment",
@@ -52,6 +66,7 @@ __all__ = [
     "SmtpMailer",
     "TemporaryMailError",
     "build_message",
+    "eml_filename",
 ]
 
 log = logging.getLogger(__name__)
@@ -65,107 +80,58 @@ _MANAGED_HEADERS = frozenset(
 )
 
 
-class MailError(Exception):
-    """Sending failed; ``code`` is the SMTP reply code (None when there was no reply)."""
+class MailConfigurationError(TemporaryMailError):
+    """The mailer's settings are wrong, so every message fails until they are fixed.
 
-    def __init__(self, code: int | None, message: str) -> None:
-        super().__init__(code, message)
-        self.code = code
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message if self.code is None else f"{self.code} {self.message}"
-
-
-class TemporaryMailError(MailError):
-    """The message may go through later: 4xx reply, connection refused, lost or timed out."""
-
-
-class PermanentMailError(MailError):
-    """The server will not take this message: 5xx reply, or every recipient refused."""
-
-
-class MailConfigurationError(PermanentMailError):
-    """The mailer's settings are wrong, so every message fails until they are fixed."""
-
-
-@dataclass(frozen=True)
-class Attachment:
-    filename: str
-    content: bytes
-    mime_type: str  # "application/pdf"
-
-    def __post_init__(self) -> None:
-        maintype, _, subtype = self.mime_type.partition("/")
-        if not maintype or not subtype:
-            raise ValueError(f"mime_type must look like 'type/subtype': {self.mime_type!r}")
-        if not isinstance(self.content, bytes):
-            raise TypeError("attachment content must be bytes")
-
-
-@dataclass(frozen=True)
-class OutgoingEmail:
-    """One message, ready to send. ``message_id`` becomes the Message-ID header verbatim."""
-
-    message_id: str  # "<delivery-42.inv-17@autoinvoice.example>"
-    sender: str  # "Acme GmbH <billing@acme.example>"
-    to: tuple[str, ...]
-    subject: str
-    text_body: str
-    html_body: str
-    cc: tuple[str, ...] = ()
-    bcc: tuple[str, ...] = ()
-    reply_to: str | None = None
-    attachments: tuple[Attachment, ...] = ()
-    headers: tuple[tuple[str, str], ...] = ()  # extra headers: ("X-Autoinvoice-Invoice", "INV-1")
-    date: datetime | None = None  # aware; from the injected clock. None: no Date header
-
-    def __post_init__(self) -> None:
-        for name in ("to", "cc", "bcc", "attachments", "headers"):
-            value = getattr(self, name)
-            if not isinstance(value, tuple):
-                raise TypeError(f"{name} must be a tuple, not {type(value).__name__}")
-        if not self.to:
-            raise ValueError("an email needs at least one To recipient")
-        if not _MESSAGE_ID.fullmatch(self.message_id):
-            raise ValueError(f"message_id must look like '<left@right>': {self.message_id!r}")
-        if self.date is not None and self.date.utcoffset() is None:
-            raise ValueError("date must be timezone-aware")
-        for name, _ in self.headers:
-            if name.lower() in _MANAGED_HEADERS:
-                raise ValueError(f"header {name!r} is set from the email's own fields")
-
-
-@dataclass(frozen=True)
-class SendResult:
-    """What the server said. ``refused`` lists (address, reply) for recipients it turned down
-    while taking the message for the others."""
-
-    accepted: bool
-    detail: str
-    refused: tuple[tuple[str, str], ...] = ()
+    Temporary on purpose: the job is retried with back-off (and each failure audited), so
+    invoices go out once the owner fixes the settings instead of being given up on."""
 
 
 def build_message(mail: OutgoingEmail) -> EmailMessage:
-    """The MIME message for ``mail``, without Bcc."""
+    """The MIME message for ``mail``, without Bcc.
+
+    Raises PermanentMailError for a malformed address, ValueError or TypeError for a
+    malformed ``mail``.
+    """
     message, _, _ = _build(mail)
     return message
 
 
+def _check(mail: OutgoingEmail) -> None:
+    for name in ("to", "cc", "bcc", "attachments", "headers"):
+        value = getattr(mail, name)
+        if not isinstance(value, tuple):
+            raise TypeError(f"{name} must be a tuple, not {type(value).__name__}")
+    if not mail.to:
+        raise ValueError("an email needs at least one To recipient")
+    if not _MESSAGE_ID.fullmatch(mail.message_id):
+        raise ValueError(f"message_id must look like '<left@right>': {mail.message_id!r}")
+    if mail.date is not None and mail.date.utcoffset() is None:
+        raise ValueError("date must be timezone-aware")
+    for name, _ in mail.headers:
+        if name.lower() in _MANAGED_HEADERS:
+            raise ValueError(f"header {name!r} is set from the email's own fields")
+    for attachment in mail.attachments:
+        maintype, _, subtype = attachment.mime_type.partition("/")
+        if not maintype or not subtype:
+            raise ValueError(f"mime_type must look like 'type/subtype': {attachment.mime_type!r}")
+
+
 def _build(mail: OutgoingEmail) -> tuple[EmailMessage, str, tuple[str, ...]]:
     """The message, the envelope sender and the envelope recipients (RFC 5321 §3.3)."""
+    _check(mail)
     sender = _addresses((mail.sender,), "From")
     to = _addresses(mail.to, "To")
     cc = _addresses(mail.cc, "Cc")
     bcc = _addresses(mail.bcc, "Bcc")
     if len(sender) != 1:
-        raise ValueError(f"sender must be one address: {mail.sender!r}")
+        raise PermanentMailError(0, f"sender must be one address: {mail.sender!r}")
     message = EmailMessage(policy=_POLICY)
     message["From"] = sender
     message["To"] = to
     if cc:
         message["Cc"] = cc
-    if mail.reply_to is not None:
+    if mail.reply_to:
         message["Reply-To"] = _addresses((mail.reply_to,), "Reply-To")
     message["Subject"] = mail.subject
     if mail.date is not None:
@@ -190,13 +156,13 @@ def _addresses(values: tuple[str, ...], field: str) -> tuple[Address, ...]:
         try:
             header = _POLICY.header_factory(field, value)
         except (IndexError, ValueError, email.errors.HeaderParseError):
-            raise ValueError(f"invalid {field} address: {value!r}") from None
+            raise PermanentMailError(0, f"invalid {field} address: {value!r}") from None
         defects = [
             d for d in header.defects if not isinstance(d, email.errors.NonASCIILocalPartDefect)
         ]
         addresses = header.addresses
         if defects or not addresses or any(not a.username or not a.domain for a in addresses):
-            raise ValueError(f"invalid {field} address: {value!r}")
+            raise PermanentMailError(0, f"invalid {field} address: {value!r}")
         found.extend(addresses)
     return tuple(found)
 
@@ -218,6 +184,10 @@ class _Envelope:
 
 class _StaleConnection(Exception):
     """The connection died before the server took any part of the message; safe to retry."""
+
+    def __init__(self, error: TemporaryMailError) -> None:
+        super().__init__(error)
+        self.error = error
 
 
 class SmtpMailer:
@@ -271,10 +241,10 @@ class SmtpMailer:
         self.close()
 
     def send(self, mail: OutgoingEmail) -> SendResult:
-        """Send ``mail``; returns once the server took it for at least one recipient.
+        """Send ``mail``; returns once the server took it for at least one recipient (the
+        refused ones, if any, are named in ``detail``).
 
-        Raises TemporaryMailError or PermanentMailError otherwise, and ValueError for a
-        malformed address.
+        Raises TemporaryMailError or PermanentMailError otherwise.
         """
         envelope = _Envelope.of(mail)
         with self._lock:
@@ -288,7 +258,7 @@ class SmtpMailer:
                 return self._transact(self._connect(), envelope)
             except _StaleConnection as stale:
                 self._discard()
-                raise TemporaryMailError(None, str(stale)) from None
+                raise stale.error from None
 
     def close(self) -> None:
         """Say QUIT and close the connection, if one is open."""
@@ -313,7 +283,7 @@ class SmtpMailer:
                 conn.ehlo_or_helo_if_needed()
                 if self.security == "starttls":
                     if not conn.has_extn("starttls"):
-                        raise MailConfigurationError(None, f"{self._where} does not offer STARTTLS")
+                        raise MailConfigurationError(0, f"{self._where} does not offer STARTTLS")
                     conn.starttls(context=ssl.create_default_context())
                     conn.ehlo()
                 if self.username is not None:
@@ -347,9 +317,9 @@ class SmtpMailer:
         except smtplib.SMTPResponseException as exc:  # e.g. a 421/554 greeting
             raise self._reply_error(exc.smtp_code, exc.smtp_error) from None
         except ssl.SSLCertVerificationError as exc:
-            raise MailConfigurationError(None, f"{self._where}: {exc.verify_message}") from None
+            raise MailConfigurationError(0, f"{self._where}: {exc.verify_message}") from None
         except OSError as exc:  # refused, unreachable, timed out, dropped; smtplib's errors too
-            raise TemporaryMailError(None, f"cannot connect to {self._where}: {exc}") from exc
+            raise TemporaryMailError(0, f"cannot connect to {self._where}: {exc}") from exc
 
     def _login(self, conn: smtplib.SMTP) -> None:
         assert self.username is not None and self._password is not None
@@ -359,9 +329,9 @@ class SmtpMailer:
         except smtplib.SMTPResponseException as exc:  # incl. SMTPAuthenticationError
             failure = self._reply_error(exc.smtp_code, exc.smtp_error, configuration=True)
         except smtplib.SMTPServerDisconnected:
-            failure = TemporaryMailError(None, f"{self._where} closed the connection during AUTH")
+            failure = TemporaryMailError(0, f"{self._where} closed the connection during AUTH")
         except smtplib.SMTPException as exc:  # AUTH not offered, or no mechanism in common
-            failure = MailConfigurationError(None, f"{self._where}: {exc}")
+            failure = MailConfigurationError(0, f"{self._where}: {exc}")
         finally:
             # smtplib keeps the credentials on the connection for its AUTH callbacks.
             conn.user = conn.password = ""
@@ -375,9 +345,10 @@ class SmtpMailer:
         try:
             code, reply = conn.mail(envelope.sender, self._mail_options(conn, envelope))
         except OSError as exc:  # incl. SMTPServerDisconnected
-            raise _StaleConnection(f"connection to {self._where} lost: {exc}") from None
+            lost = f"connection to {self._where} lost: {exc}"
+            raise _StaleConnection(TemporaryMailError(0, lost)) from None
         if code == 421:  # the server is closing this connection (RFC 5321 §3.8)
-            raise _StaleConnection(f"{self._where} closed the connection: {self._text(reply)}")
+            raise _StaleConnection(TemporaryMailError(code, self._text(reply)))
         try:
             if code != 250:
                 raise self._refused(conn, self._reply_error(code, reply))
@@ -387,14 +358,14 @@ class SmtpMailer:
             code, reply = exc.smtp_code, exc.smtp_error
         except OSError as exc:
             self._discard()
-            raise TemporaryMailError(None, f"connection to {self._where} lost: {exc}") from exc
+            raise TemporaryMailError(0, f"connection to {self._where} lost: {exc}") from exc
         if code != 250:
             raise self._refused(conn, self._reply_error(code, reply))
         detail = f"{code} {self._text(reply)}"
         if refused:
             detail += "; refused " + ", ".join(f"{a} ({r})" for a, r in refused)
             log.warning("%s refused some recipients: %s", self._where, detail)
-        return SendResult(accepted=True, detail=detail, refused=refused)
+        return SendResult(accepted=True, detail=detail)
 
     def _mail_options(self, conn: smtplib.SMTP, envelope: _Envelope) -> list[str]:
         options = []
@@ -403,7 +374,7 @@ class SmtpMailer:
         if envelope.international:
             if not conn.has_extn("smtputf8"):
                 msg = "non-ASCII addresses need SMTPUTF8, which the server does not offer"
-                raise PermanentMailError(None, f"{self._where}: {msg}")
+                raise PermanentMailError(0, f"{self._where}: {msg}")
             options += ["SMTPUTF8", "BODY=8BITMIME"]
         return options
 
@@ -440,6 +411,8 @@ class SmtpMailer:
         self, code: int, reply: bytes | str, *, configuration: bool = False
     ) -> MailError:
         text = self._text(reply)
+        # 530: authentication required, 538: encryption required for it (RFC 4954 §6)
+        configuration = configuration or code in (530, 538)
         if 500 <= code < 600:
             return (
                 MailConfigurationError(code, text)
@@ -495,7 +468,7 @@ class MailFolderMailer:
                 Path(temporary).unlink(missing_ok=True)
                 raise
         except OSError as exc:
-            raise TemporaryMailError(None, f"cannot write {path}: {exc}") from exc
+            raise TemporaryMailError(0, f"cannot write {path}: {exc}") from exc
         log.info(
             "no SMTP server configured: wrote mail %s for %s to %s",
             mail.message_id,

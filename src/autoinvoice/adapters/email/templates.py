@@ -43,7 +43,8 @@ class EmailTemplates:
     """Renders emails from the package's templates, or the user's overrides of them.
 
     >>> from autoinvoice.adapters.email.templates import EmailTemplates
-    >>> subject, text, html = EmailTemplates().render_email("invoice_email", context)  # doctest: +SKIP
+    >>> EmailTemplates().render_email("invoice_email", context).subject  # doctest: +SKIP
+    'Invoice INV-2026-000123 from Acme GmbH — €1,428.00 due 25 Dec 2026'
     """
 
     def __init__(self, override_folder: Path | None = None) -> None:

@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-11-25 04:49:31.287386
 """
 
-from alembic import op
 import sqlalchemy as sa
-import autoinvoice.adapters.db.types
+from alembic import op
 
+import autoinvoice.adapters.db.types
 
 revision = '0001'
 down_revision = None

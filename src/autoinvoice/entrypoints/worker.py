@@ -1,0 +1,41 @@
+"""The worker loop: run outbox jobs until told to stop."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+
+from ..bootstrap import App
+from ..services.jobs import run_jobs_once
+
+log = logging.getLogger(__name__)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
+
+
+def run_worker(app: App, stop: threading.Event, *, name: str | None = None,
+               once: bool = False) -> int:
+    """Process jobs; with ``once``, stop when the queue has nothing runnable. Returns the
+    number of jobs claimed."""
+    name = name or worker_name()
+    s = app.settings
+    handlers = app.handlers(name)
+    total = 0
+    while not stop.is_set():
+        try:
+            n = run_jobs_once(uow=app.uow(), clock=app.clock, worker=name, handlers=handlers,
+                              batch=s.worker_batch, lease_seconds=s.worker_lease_seconds)
+        except Exception:
+            log.exception("worker %s: claiming jobs failed; retrying", name)
+            n = 0
+            stop.wait(s.worker_poll_seconds)
+        total += n
+        if n == 0:
+            if once:
+                break
+            stop.wait(s.worker_poll_seconds)
+    return total
