@@ -28,7 +28,7 @@ PER_CATEGORY, PER_LINE = RoundingPolicy.PER_CATEGORY, RoundingPolicy.PER_LINE
 
 DE_SELLER = TaxProfile("DE", tax_id="DE136695976")
 FR_SELLER = TaxProfile("FR", tax_id="FR40303265045")
-KA_SELLER = TaxProfile("IN", subdivision="KA", tax_id="29AAPFU0939F1ZV")
+KA_SELLER = TaxProfile("IN", subdivision="KA")
 
 
 def vat(rate: str) -> LineTax:

@@ -13,11 +13,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...domain.invoice import Invoice, InvoiceStatus
+from ...domain.invoice import Invoice
 from ...domain.money import HALF_UP, quantize
 from ...domain.parties import Party
 from ...services.payments import PaymentOutcome
 from ...services.ports import ClientRecord, InvoiceSummary
+from .overview import summary_overdue
 
 StatusName = Literal["draft", "issued", "sent", "viewed", "partially_paid", "paid", "void"]
 
@@ -28,7 +29,7 @@ def money_text(amount: Decimal, currency: str) -> str:
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(from_attributes=False)
+    """A response body."""
 
 
 # -- invoices -------------------------------------------------------------------------------
@@ -56,15 +57,6 @@ class InvoiceSummaryOut(_Out):
                    balance=money_text(s.balance, s.currency), issue_date=s.issue_date,
                    due_date=s.due_date, overdue=summary_overdue(s, today),
                    hold_reason=s.hold_reason)
-
-
-def summary_overdue(s: InvoiceSummary, today: date) -> bool:
-    return (s.status in {st.value for st in _OPEN} and s.due_date is not None
-            and s.due_date < today and s.balance > 0)
-
-
-_OPEN = (InvoiceStatus.ISSUED, InvoiceStatus.SENT, InvoiceStatus.VIEWED,
-         InvoiceStatus.PARTIALLY_PAID)
 
 
 class InvoicePage(_Out):

@@ -1,0 +1,3 @@
+from autoinvoice.entrypoints.cli import main
+
+main()

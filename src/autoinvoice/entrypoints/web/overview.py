@@ -1,0 +1,45 @@
+"""What the lists show beyond the stored figures: the business date, whether an invoice is
+overdue, whether a client's billing data is complete.
+
+Overdue is derived, never stored (DESIGN, convention 5): open, a balance left, and the due
+date before today — today in the issuing entity's time zone, the date its invoices carry.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from ...domain.invoice import OPEN_STATUSES
+from ...domain.recurrence import zone
+from ...services.ports import ClientRecord, EntityRecord, InvoiceSummary
+
+_OPEN = frozenset(s.value for s in OPEN_STATUSES)
+
+
+def business_today(now: datetime, entity: EntityRecord | None) -> date:
+    return now.astimezone(zone(entity.timezone) if entity else UTC).date()
+
+
+def summary_overdue(s: InvoiceSummary, today: date) -> bool:
+    """The summary form of ``Invoice.is_overdue``."""
+    return (s.status in _OPEN and s.due_date is not None and today > s.due_date
+            and s.balance > 0)
+
+
+def is_open(status: str) -> bool:
+    return status in _OPEN
+
+
+def missing_billing_data(client: ClientRecord, seller_country: str | None) -> list[str]:
+    """What an invoice to ``client`` would lack: a billing address and an email always; a
+    tax id for a business abroad (EU reverse charge and most export rules name the buyer's
+    registration). Empty when complete."""
+    p = client.party
+    missing = []
+    if p.address is None:
+        missing.append("address")
+    if not p.emails:
+        missing.append("email")
+    if p.is_business and seller_country and p.country != seller_country and not p.tax_id:
+        missing.append("tax_id")
+    return missing

@@ -1,0 +1,91 @@
+"""Server-rendered pages: the Jinja2 environment, its filters and the one render function.
+
+Templates are our own files in ``templates/`` and render with autoescaping on. Pages need
+no JavaScript; the Content-Security-Policy sent with them allows none, and only our own
+stylesheet.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from babel.dates import format_date, format_datetime
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from ...domain.money import Money
+from ...domain.parties import country_name
+from ...services.ports import UserRecord
+from .deps import csrf_token
+
+HERE = Path(__file__).parent
+TEMPLATES_DIR = HERE / "templates"
+STATIC_DIR = HERE / "static"
+LOCALE = "en"  # the admin pages' language; client-facing figures use the client's
+
+CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self' data:; "
+                           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+STATUS_LABELS = {"draft": "Draft", "issued": "Issued", "sent": "Sent", "viewed": "Viewed",
+                 "partially_paid": "Partly paid", "paid": "Paid", "void": "Void"}
+ROLE_LABELS = {"owner": "Owner", "accountant": "Accountant", "viewer": "Viewer"}
+ACTION_LABELS = {
+    "invoice.drafted": "Draft created", "invoice.issued": "Issued",
+    "invoice.sent": "Emailed to client", "invoice.viewed": "Viewed by client",
+    "invoice.payment_received": "Payment recorded", "invoice.voided": "Voided",
+    "invoice.needs_attention": "Needs attention", "delivery.failed": "Email failed",
+    "delivery.skipped": "Delivery skipped", "invoice.draft_deleted": "Draft deleted",
+}
+
+
+def money(amount: Decimal | str | int, currency: str) -> str:
+    return Money.of(amount, currency).format(LOCALE)
+
+
+def day(d: date | None) -> str:
+    return format_date(d, format="medium", locale=LOCALE) if d else "—"
+
+
+def moment(dt: datetime | None, tz: str = "UTC") -> str:
+    if dt is None:
+        return "—"
+    return format_datetime(dt, format="medium", tzinfo=tz, locale=LOCALE)
+
+
+def make_templates() -> Jinja2Templates:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(money=money, day=day, moment=moment,
+                       status_label=lambda s: STATUS_LABELS.get(s, s),
+                       role_label=lambda r: ROLE_LABELS.get(r, r),
+                       action_label=lambda a: ACTION_LABELS.get(a, a),
+                       country=lambda c: country_name(c, LOCALE))
+    return Jinja2Templates(env=env)
+
+
+def render(request: Request, name: str, context: dict[str, Any], *, status_code: int = 200,
+           user: UserRecord | None = None, headers: dict[str, str] | None = None) -> Response:
+    templates: Jinja2Templates = request.app.state.templates
+    ctx: dict[str, Any] = {"user": user, "flash": None, **context}
+    if user is not None:
+        ctx["csrf_token"] = csrf_token(request)
+        ctx["flash"] = request.session.pop("flash", None)
+    return templates.TemplateResponse(
+        request, name, ctx, status_code=status_code,
+        headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY,
+                 "Cache-Control": "no-store", **(headers or {})})
+
+
+def flash(request: Request, message: str) -> None:
+    """A one-line notice shown on the next page (after a redirect)."""
+    request.session["flash"] = message
+
+
+def error_page(request: Request, status: int, title: str, message: str) -> Response:
+    return render(request, "error.html", {"status": status, "title": title,
+                                          "message": message}, status_code=status)
