@@ -15,18 +15,17 @@ from ..domain.contracts import Contract
 from ..domain.errors import DomainError, InvalidTransition
 from ..domain.invoice import Invoice, InvoiceStatus
 from ..domain.recurrence import zone
-from .ports import Clock, UnitOfWork
+from .ports import ClientRecord, Clock, EntityRecord, UnitOfWork
 
 DELIVER = "deliver_invoice"
 
 
-def _attach(invoice: Invoice, *, uow: UnitOfWork, client_id: int, now: datetime,
+def _attach(invoice: Invoice, client: ClientRecord, series_id: int, *, now: datetime,
             contract_id: int | None = None, source_key: str | None = None) -> None:
-    client = uow.clients.get(client_id)
-    invoice.client_id = client_id
+    invoice.client_id = client.id
     invoice.entity_id = client.entity_id
     invoice.contract_id = contract_id
-    invoice.series_id = invoice.series_id or uow.numbering.default_series(client.entity_id).id
+    invoice.series_id = invoice.series_id or series_id
     invoice.source_key = source_key
     invoice.created_at = now
 
@@ -35,35 +34,48 @@ def save_draft(invoice: Invoice, *, uow: UnitOfWork, client_id: int, now: dateti
                actor: str, contract_id: int | None = None,
                source_key: str | None = None) -> int:
     """Store a new draft (inside the caller's transaction). Drafts take no number."""
-    _attach(invoice, uow=uow, client_id=client_id, now=now, contract_id=contract_id,
-            source_key=source_key)
+    client = uow.clients.get(client_id)
+    _attach(invoice, client, uow.numbering.default_series(client.entity_id).id, now=now,
+            contract_id=contract_id, source_key=source_key)
     inv_id = uow.invoices.add(invoice)
     uow.audit.record(at=now, actor=actor, action="invoice.drafted", subject_type="invoice",
                      subject_id=inv_id, detail={"source": source_key})
     return inv_id
 
 
-def issue(invoice: Invoice, *, uow: UnitOfWork, now: datetime, actor: str) -> str:
-    """Number and freeze ``invoice`` and enqueue its delivery (caller's transaction).
+def _number(invoice: Invoice, entity: EntityRecord, *, uow: UnitOfWork, now: datetime) -> int:
+    """Check, take the next number and freeze the invoice in memory; returns the sequence.
 
-    Checks run before the number is taken; a failure raises and consumes nothing."""
+    Checks run before the number is taken, so a failure raises and consumes nothing; the
+    number is only kept if the caller's transaction commits (gapless)."""
     if invoice.status is not InvoiceStatus.DRAFT:
         raise InvalidTransition(invoice.status.value, "issued", "it is already issued")
     invoice.check_issuable()
-    assert invoice.id is not None and invoice.series_id is not None
-    entity = uow.entities.get(invoice.entity_id or 0)
+    assert invoice.series_id is not None
     series = uow.numbering.get_series(invoice.series_id)
     issue_date = now.astimezone(zone(entity.timezone)).date()
     seq = uow.numbering.allocate(series.id, series.series.period_key(issue_date))
     invoice.issue(series.series.render(seq, issue_date), issue_date, now)
     invoice.hold_reason = None
-    uow.invoices.save(invoice)
-    uow.invoices.set_seq(invoice.id, seq)
+    return seq
+
+
+def _issued(invoice: Invoice, *, uow: UnitOfWork, now: datetime, actor: str) -> None:
+    """What follows issuing, in the same transaction: the delivery job and the audit."""
     uow.outbox.enqueue(DELIVER, {"invoice_id": invoice.id}, f"{DELIVER}:{invoice.id}", now, now)
     uow.audit.record(at=now, actor=actor, action="invoice.issued", subject_type="invoice",
                      subject_id=invoice.id, detail={"number": invoice.number,
                                                     "gross": str(invoice.gross.amount),
-                                                    "currency": invoice.currency})
+                                                    "currency": invoice.currency,
+                                                    "source": invoice.source_key})
+
+
+def issue(invoice: Invoice, *, uow: UnitOfWork, now: datetime, actor: str) -> str:
+    """Number and freeze a stored draft and enqueue its delivery (caller's transaction)."""
+    assert invoice.id is not None
+    seq = _number(invoice, uow.entities.get(invoice.entity_id or 0), uow=uow, now=now)
+    uow.invoices.save(invoice, seq=seq)
+    _issued(invoice, uow=uow, now=now, actor=actor)
     return invoice.number or ""
 
 
@@ -113,17 +125,29 @@ def fire_due_schedules(*, uow: UnitOfWork, clock: Clock, limit: int = 500,
     while True:
         with uow:
             due = uow.contracts.due(now, limit)
+            clients = uow.clients.get_many([c.client_id or 0 for c, _ in due])
+            entities = {e: uow.entities.get(e) for e in {c.entity_id for c in clients.values()}}
+            series = {e: uow.numbering.default_series(e).id for e in entities}
         for contract, next_run in due:
-            assert contract.recurrence is not None
+            assert contract.recurrence is not None and contract.client_id is not None
+            client = clients[contract.client_id]
+            ctx = _FireContext(client, entities[client.entity_id], series[client.entity_id])
             for occurrence in [next_run, *contract.recurrence.between(next_run, now)]:
-                _fire(contract, occurrence, uow=uow, now=now, actor=actor, report=report)
+                _fire(contract, occurrence, ctx, uow=uow, now=now, actor=actor, report=report)
         if len(due) < limit:
             return report
 
 
-def _fire(contract: Contract, occurrence: datetime, *, uow: UnitOfWork, now: datetime,
-          actor: str, report: TickReport) -> None:
-    assert contract.id is not None and contract.client_id is not None
+@dataclass(frozen=True)
+class _FireContext:
+    client: ClientRecord
+    entity: EntityRecord
+    series_id: int
+
+
+def _fire(contract: Contract, occurrence: datetime, ctx: _FireContext, *, uow: UnitOfWork,
+          now: datetime, actor: str, report: TickReport) -> None:
+    assert contract.id is not None
     rec = contract.recurrence
     assert rec is not None
     with uow:
@@ -132,7 +156,7 @@ def _fire(contract: Contract, occurrence: datetime, *, uow: UnitOfWork, now: dat
             following = None  # the contract has ended: stop scheduling it
         uow.contracts.advance(contract.id, occurrence, following)
         firing = uow.firings.claim(contract.id, occurrence, now)
-        if firing is None:
+        if firing is None:  # another scheduler fired it
             report.skipped += 1
             uow.commit()
             return
@@ -141,33 +165,37 @@ def _fire(contract: Contract, occurrence: datetime, *, uow: UnitOfWork, now: dat
             report.skipped += 1
             uow.commit()
             return
-        client = uow.clients.get(contract.client_id)
-        entity = uow.entities.get(client.entity_id)
-        key = f"contract:{contract.id}:{occurrence.isoformat()}"
         try:
-            draft = assemble_retainer(contract, entity.party, client.party, occurrence)
+            inv = assemble_retainer(contract, ctx.entity.party, ctx.client.party, occurrence)
         except DomainError as exc:
-            uow.firings.settle(firing, "failed", None, str(exc))
-            uow.audit.record(at=now, actor=actor, action="invoice.needs_attention",
-                             subject_type="contract", subject_id=contract.id,
-                             detail={"reason": str(exc), "field": exc.field})
+            _needs_attention(uow, firing, "failed", None, exc, now=now, actor=actor,
+                             subject=("contract", contract.id))
             report.held.append((contract.id, str(exc)))
             uow.commit()
             return
-        inv_id = save_draft(draft, uow=uow, client_id=client.id, now=now, actor=actor,
-                            contract_id=contract.id, source_key=key)
+        _attach(inv, ctx.client, ctx.series_id, now=now, contract_id=contract.id,
+                source_key=f"contract:{contract.id}:{occurrence.isoformat()}")
         try:
-            number = issue(draft, uow=uow, now=now, actor=actor)
+            seq = _number(inv, ctx.entity, uow=uow, now=now)
         except DomainError as exc:
-            draft.hold_reason = str(exc)
-            uow.invoices.save(draft)
-            uow.firings.settle(firing, "held", inv_id, str(exc))
-            uow.audit.record(at=now, actor=actor, action="invoice.needs_attention",
-                             subject_type="invoice", subject_id=inv_id,
-                             detail={"reason": str(exc), "field": exc.field})
+            inv.hold_reason = str(exc)
+            inv_id = uow.invoices.add(inv)
+            _needs_attention(uow, firing, "held", inv_id, exc, now=now, actor=actor,
+                             subject=("invoice", inv_id))
             report.held.append((contract.id, str(exc)))
             uow.commit()
             return
-        uow.firings.settle(firing, "issued", inv_id, number)
-        report.issued.append(number)
+        uow.invoices.add(inv, seq=seq)
+        _issued(inv, uow=uow, now=now, actor=actor)
+        uow.firings.settle(firing, "issued", inv.id, inv.number)
+        report.issued.append(inv.number or "")
         uow.commit()
+
+
+def _needs_attention(uow: UnitOfWork, firing: int, outcome: str, invoice_id: int | None,
+                     exc: DomainError, *, now: datetime, actor: str,
+                     subject: tuple[str, int]) -> None:
+    uow.firings.settle(firing, outcome, invoice_id, str(exc))
+    uow.audit.record(at=now, actor=actor, action="invoice.needs_attention",
+                     subject_type=subject[0], subject_id=subject[1],
+                     detail={"reason": str(exc), "field": exc.field})

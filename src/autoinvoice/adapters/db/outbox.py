@@ -11,10 +11,11 @@ claimable again.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -24,12 +25,22 @@ from ...services.ports import Job, MessageRecord, SeriesRecord
 from . import tables as t
 
 
-def _insert_ignore(conn: Connection, table: Any, index: list[str], **values: Any) -> int:
-    """INSERT … ON CONFLICT DO NOTHING; returns the rows inserted (0 or 1)."""
-    ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = (ins(table).values(**values).on_conflict_do_nothing(index_elements=index)
-            .returning(table.c[index[0]]))
-    return len(conn.execute(stmt).all())
+@cache
+def _insert_ignore_stmt(dialect: str, table: Any, index: tuple[str, ...], returning: str) -> Any:
+    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (ins(table).on_conflict_do_nothing(index_elements=list(index))
+            .returning(table.c[returning]))
+
+
+def _insert_ignore(conn: Connection, table: Any, index: list[str], returning: str | None = None,
+                   **values: Any) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING. Returns the ``returning`` column (default: the first
+    index column) of the inserted row, or None when the row existed already.
+
+    The statement is built once and the values bound as parameters: rebuilding an INSERT
+    with ``.values()`` for every row costs more than the round trip on the hot paths."""
+    stmt = _insert_ignore_stmt(conn.dialect.name, table, tuple(index), returning or index[0])
+    return conn.execute(stmt, values).scalar()
 
 
 class SqlOutbox:
@@ -41,7 +52,8 @@ class SqlOutbox:
         return _insert_ignore(
             self.conn, t.jobs, ["idempotency_key"], kind=kind, payload=payload,
             idempotency_key=key, status="pending", attempts=0, max_attempts=8,
-            run_after=run_after, created_at=now) == 1
+            run_after=run_after, created_at=now, locked_by=None, locked_until=None,
+            last_error=None, finished_at=None) is not None
 
     def claim(self, worker: str, now: datetime, lease_seconds: int, limit: int,
               kinds: Sequence[str] | None = None) -> list[Job]:
@@ -104,11 +116,13 @@ class SqlMessages:
     def start(self, *, message_id: str, invoice_id: int | None, job_id: int | None,
               recipients: list[str], subject: str, at: datetime) -> MessageRecord:
         m = t.outbound_messages
-        if not _insert_ignore(self.conn, m, ["message_id"], message_id=message_id,
-                              invoice_id=invoice_id, job_id=job_id, recipients=recipients,
-                              subject=subject, status="sending", attempts=1, created_at=at):
-            self.conn.execute(update(m).where(m.c.message_id == message_id)
-                              .values(attempts=m.c.attempts + 1))
+        if _insert_ignore(self.conn, m, ["message_id"], message_id=message_id,
+                          invoice_id=invoice_id, job_id=job_id, recipients=recipients,
+                          subject=subject, status="sending", attempts=1, created_at=at,
+                          detail=None, sent_at=None) is not None:
+            return MessageRecord(message_id, "sending", 1, invoice_id)
+        self.conn.execute(update(m).where(m.c.message_id == message_id)
+                          .values(attempts=m.c.attempts + 1))
         rec = self.get(message_id)
         assert rec is not None
         return rec
@@ -124,6 +138,12 @@ class SqlMessages:
         rows = self.conn.execute(select(t.outbound_messages).where(
             t.outbound_messages.c.invoice_id == invoice_id).order_by(t.outbound_messages.c.id))
         return [dict(r._mapping) for r in rows]
+
+
+_C = t.series_counters
+_ALLOCATE = (update(_C).where(_C.c.series_id == bindparam("b_series"),
+                              _C.c.period == bindparam("b_period"))
+             .values(next_value=_C.c.next_value + 1).returning(_C.c.next_value - 1))
 
 
 class SqlNumbering:
@@ -157,13 +177,14 @@ class SqlNumbering:
             yearly_reset=series.yearly_reset).returning(t.number_series.c.id)).scalar_one()
 
     def allocate(self, series_id: int, period: str) -> int:
-        c = t.series_counters
-        _insert_ignore(self.conn, c, ["series_id", "period"], series_id=series_id,
-                       period=period, next_value=1)
         # UPDATE takes the row lock (PostgreSQL) and holds it to the end of the transaction
-        return self.conn.execute(
-            update(c).where(c.c.series_id == series_id, c.c.period == period)
-            .values(next_value=c.c.next_value + 1).returning(c.c.next_value - 1)).scalar_one()
+        key = {"b_series": series_id, "b_period": period}
+        taken = self.conn.execute(_ALLOCATE, key).scalar()
+        if taken is None:  # first number of this period: create the counter, then take
+            _insert_ignore(self.conn, t.series_counters, ["series_id", "period"],
+                           series_id=series_id, period=period, next_value=1)
+            taken = self.conn.execute(_ALLOCATE, key).scalar_one()
+        return int(taken)
 
 
 class SqlFirings:
@@ -171,13 +192,10 @@ class SqlFirings:
         self.conn = conn
 
     def claim(self, contract_id: int, occurrence_at: datetime, fired_at: datetime) -> int | None:
-        f = t.schedule_firings
-        if not _insert_ignore(self.conn, f, ["contract_id", "occurrence_at"],
-                              contract_id=contract_id, occurrence_at=occurrence_at,
-                              fired_at=fired_at, outcome="pending"):
-            return None
-        return self.conn.execute(select(f.c.id).where(
-            f.c.contract_id == contract_id, f.c.occurrence_at == occurrence_at)).scalar_one()
+        return _insert_ignore(self.conn, t.schedule_firings, ["contract_id", "occurrence_at"],
+                              returning="id", contract_id=contract_id,
+                              occurrence_at=occurrence_at, fired_at=fired_at,
+                              outcome="pending", invoice_id=None, detail=None)
 
     def settle(self, firing_id: int, outcome: str, invoice_id: int | None,
                detail: str | None) -> None:

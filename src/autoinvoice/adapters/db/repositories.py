@@ -161,34 +161,50 @@ class SqlContracts(_Repo):
                           .values(next_run_at=following))
 
 
+# built once; values are bound per call (cheaper than .values() on every insert)
+_INSERT_INVOICE = insert(t.invoices).returning(t.invoices.c.id)
+_INSERT_AUDIT = insert(t.audit_log)
+_LIFECYCLE = ("status", "amount_paid", "hold_reason", "issued_at", "sent_at", "viewed_at",
+              "paid_at", "voided_at", "void_reason")
+
+
 class SqlInvoices(_Repo):
-    def add(self, invoice: Invoice) -> int:
-        inv_id = self.conn.execute(insert(t.invoices).values(
-            **self._values(invoice), entity_id=invoice.entity_id, client_id=invoice.client_id,
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn)
+        self._stored_status: dict[int, str] = {}  # as loaded in this transaction
+
+    def add(self, invoice: Invoice, *, seq: int | None = None) -> int:
+        inv_id = self.conn.execute(_INSERT_INVOICE, dict(
+            **self._document_values(invoice), **self._lifecycle_values(invoice), seq=seq,
+            entity_id=invoice.entity_id, client_id=invoice.client_id,
             contract_id=invoice.contract_id, series_id=invoice.series_id,
             kind=invoice.kind.value, currency=invoice.currency,
             source_key=invoice.source_key, created_at=invoice.created_at,
-        ).returning(t.invoices.c.id)).scalar_one()
+            portal_token=secrets.token_urlsafe(32),
+        )).scalar_one()
         invoice.id = inv_id
-        self._write_lines(invoice)
+        self._insert_lines(invoice)
+        self._stored_status[inv_id] = invoice.status.value
         return inv_id
 
-    def _values(self, inv: Invoice) -> dict[str, Any]:
+    @staticmethod
+    def _lifecycle_values(inv: Invoice) -> dict[str, Any]:
+        return {k: (getattr(inv, k).value if k == "status" else getattr(inv, k))
+                for k in _LIFECYCLE}
+
+    @staticmethod
+    def _document_values(inv: Invoice) -> dict[str, Any]:
         totals = inv.totals()
         return dict(
-            status=inv.status.value, number=inv.number, terms=inv.terms.code,
-            rounding=inv.rounding.value, issue_date=inv.issue_date, due_date=inv.due_date,
+            number=inv.number, terms=inv.terms.code, rounding=inv.rounding.value,
+            issue_date=inv.issue_date, due_date=inv.due_date,
             seller=party_to_json(inv.seller), buyer=party_to_json(inv.buyer),
             net_total=totals.net.amount, tax_total=totals.tax.amount,
-            gross_total=totals.gross.amount, amount_paid=inv.amount_paid,
-            buyer_reference=inv.buyer_reference, notes=list(inv.notes),
-            hold_reason=inv.hold_reason, issued_at=inv.issued_at, sent_at=inv.sent_at,
-            viewed_at=inv.viewed_at, paid_at=inv.paid_at, voided_at=inv.voided_at,
-            void_reason=inv.void_reason,
+            gross_total=totals.gross.amount, buyer_reference=inv.buyer_reference,
+            notes=list(inv.notes),
         )
 
-    def _write_lines(self, inv: Invoice) -> None:
-        self.conn.execute(delete(t.invoice_lines).where(t.invoice_lines.c.invoice_id == inv.id))
+    def _insert_lines(self, inv: Invoice) -> None:
         if inv.lines:
             self.conn.execute(insert(t.invoice_lines), [dict(
                 invoice_id=inv.id, position=i, description=ln.description,
@@ -197,24 +213,24 @@ class SqlInvoices(_Repo):
                 period_start=ln.period_start, period_end=ln.period_end,
             ) for i, ln in enumerate(inv.lines, 1)])
 
-    def save(self, invoice: Invoice) -> None:
+    def save(self, invoice: Invoice, *, seq: int | None = None) -> None:
         assert invoice.id is not None
-        stored = self.conn.execute(select(t.invoices.c.status).where(
-            t.invoices.c.id == invoice.id)).scalar_one()
-        values = self._values(invoice)
+        stored = self._stored_status.get(invoice.id)
+        if stored is None:
+            stored = self.conn.execute(select(t.invoices.c.status).where(
+                t.invoices.c.id == invoice.id)).scalar_one()
+        values = self._lifecycle_values(invoice)
         if stored == InvoiceStatus.DRAFT.value:
-            self._write_lines(invoice)
-        else:
-            # issued documents are immutable: only lifecycle and payment fields may change
-            for frozen in ("number", "terms", "rounding", "issue_date", "due_date", "seller",
-                           "buyer", "net_total", "tax_total", "gross_total", "notes",
-                           "buyer_reference"):
-                values.pop(frozen)
+            # a draft is rewritten whole; issued documents are immutable, so after issue
+            # only lifecycle and payment fields are ever written (whatever the caller did)
+            values.update(self._document_values(invoice))
+            if seq is not None:
+                values["seq"] = seq
+            self.conn.execute(delete(t.invoice_lines)
+                              .where(t.invoice_lines.c.invoice_id == invoice.id))
+            self._insert_lines(invoice)
         self.conn.execute(update(t.invoices).where(t.invoices.c.id == invoice.id).values(**values))
-
-    def set_seq(self, invoice_id: int, seq: int) -> None:
-        self.conn.execute(update(t.invoices).where(t.invoices.c.id == invoice_id)
-                          .values(seq=seq))
+        self._stored_status[invoice.id] = invoice.status.value
 
     def delete_draft(self, invoice_id: int) -> None:
         inv = self.get(invoice_id)
@@ -226,6 +242,7 @@ class SqlInvoices(_Repo):
         self.conn.execute(delete(t.invoices).where(t.invoices.c.id == invoice_id))
 
     def _load(self, r: Any) -> Invoice:
+        self._stored_status[r.id] = r.status
         lines = [
             InvoiceLine(description=x.description, quantity=x.quantity, unit_price=x.unit_price,
                         tax=tax_from_json(x.tax), unit=x.unit, period_start=x.period_start,
@@ -346,7 +363,7 @@ class SqlCredits(_Repo):
 class SqlAudit(_Repo):
     def record(self, *, at: datetime, actor: str, action: str, subject_type: str,
                subject_id: str | int | None, detail: dict[str, Any] | None = None) -> None:
-        self.conn.execute(insert(t.audit_log).values(
+        self.conn.execute(_INSERT_AUDIT, dict(
             at=at, actor=actor, action=action, subject_type=subject_type,
             subject_id=None if subject_id is None else str(subject_id), detail=detail or {}))
 

@@ -258,3 +258,22 @@ class ClientOut(_Out):
 
 class ClientList(_Out):
     items: list[ClientOut]
+
+
+# -- errors ---------------------------------------------------------------------------------
+class FieldProblem(_Out):
+    field: str
+    message: str
+
+
+class Problem(_Out):
+    """RFC 9457 problem details, as ``application/problem+json``."""
+
+    type: str = Field(examples=["urn:autoinvoice:problem:invalid_value"])
+    title: str = Field(examples=["Invalid value"])
+    status: int = Field(examples=[422])
+    detail: str = Field(examples=["'abc' is not a number"])
+    code: str = Field(description="stable, snake_case", examples=["invalid_value"])
+    field: str | None = Field(None, description="the input at fault", examples=["amount"])
+    errors: list[FieldProblem] | None = Field(None, description="every invalid field, for "
+                                                                "request validation errors")

@@ -1,0 +1,84 @@
+"""The client portal: the invoice behind an emailed link, with no sign-in.
+
+The unguessable token in the link is the only key (``secrets.token_urlsafe(32)``), so the
+pages keep it out of Referer headers, caches and search engines. A person's first GET marks
+the invoice viewed; HEAD requests, link-preview bots and signed-in staff do not (see
+``services.portal``). Figures are formatted in the client's language. Works on a phone and
+without JavaScript.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from ...domain.errors import InvalidTransition
+from ...domain.invoice import Invoice, InvoiceStatus
+from ...services import portal
+from ...services.documents import invoice_document
+from ...services.errors import NotFound
+from .deps import AppDep, session_user
+from .overview import business_today
+from .pages import error_page, render
+from .pdf import pdf_response
+
+router = APIRouter(include_in_schema=False)
+
+PRIVATE = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow",
+           "Cache-Control": "private, no-store"}
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
+
+
+def _missing(request: Request) -> Response:
+    response = error_page(request, 404, "Invoice not found",
+                          "This invoice link is not valid any more. Please ask the sender "
+                          "for a new link.")
+    response.headers.update(PRIVATE)
+    return response
+
+
+def _lookup(token: str, request: Request, app: AppDep, *, record_view: bool) -> Invoice:
+    if not _TOKEN.fullmatch(token):
+        raise NotFound("no such invoice link", field="token")
+    staff = not record_view or session_user(request) is not None
+    ua = request.headers.get("user-agent")
+    try:
+        inv = portal.view_invoice(token, user_agent=ua, method=request.method, staff=staff,
+                                  uow=app.uow(), clock=app.clock)
+    except InvalidTransition:
+        # a void (or draft) invoice cannot become "viewed": show it without recording
+        inv = portal.view_invoice(token, user_agent=ua, method=request.method, staff=True,
+                                  uow=app.uow(), clock=app.clock)
+    if inv.status is InvoiceStatus.DRAFT:
+        raise NotFound("drafts are not shown to clients", field="token")
+    return inv
+
+
+@router.api_route("/portal/invoices/{token}", methods=["GET", "HEAD"])
+def invoice_view(token: str, request: Request, app: AppDep) -> Response:
+    try:
+        inv = _lookup(token, request, app, record_view=True)
+    except NotFound:
+        return _missing(request)
+    with app.uow(read_only=True) as uow:
+        entity = uow.entities.get(inv.entity_id or 0)
+        client = uow.clients.get(inv.client_id or 0)
+    today = business_today(app.clock.now(), entity)
+    return render(request, "portal.html", {
+        "inv": inv, "doc": invoice_document(inv, entity, client.language),
+        "overdue": inv.is_overdue(today), "settled": inv.status is InvoiceStatus.PAID,
+        "void": inv.status is InvoiceStatus.VOID, "pdf_url": f"/portal/invoices/{token}/pdf",
+    }, headers=PRIVATE)
+
+
+@router.api_route("/portal/invoices/{token}/pdf", methods=["GET", "HEAD"])
+def invoice_pdf(token: str, request: Request, app: AppDep) -> Response:
+    try:
+        inv = _lookup(token, request, app, record_view=False)
+    except NotFound:
+        return _missing(request)
+    response = pdf_response(app, inv, head=request.method == "HEAD")
+    response.headers.update(PRIVATE)
+    return response
