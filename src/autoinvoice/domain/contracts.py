@@ -107,6 +107,11 @@ class Contract:
             object.__setattr__(self, "amount", to_decimal(self.amount, field="amount"))
             if self.amount <= 0:
                 raise InvalidValue("the retainer amount must be positive", field="amount")
+        if self.seat_price is not None:
+            object.__setattr__(self, "seat_price",
+                               to_decimal(self.seat_price, field="seat_price"))
+            if self.seat_price <= 0:
+                raise InvalidValue("the seat price must be positive", field="seat_price")
         if self.seats is not None and self.seats <= 0:
             raise InvalidValue("seats must be a positive whole number", field="seats")
 

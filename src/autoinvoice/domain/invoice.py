@@ -232,6 +232,9 @@ class Invoice:
                 field="currency")
         if not amount.is_positive():
             raise InvalidValue("a payment must be greater than zero", field="amount")
+        if amount.rounded().amount != amount.amount:
+            raise InvalidValue(f"{amount.amount} has more decimals than {self.currency} has "
+                               f"minor units ({amount.minor_units})", field="amount")
         if self.status not in OPEN_STATUSES:
             raise InvalidTransition(self.status.value, S.PAID.value,
                                     "payments are recorded on open invoices only")

@@ -138,7 +138,9 @@ class Money:
 
     def format(self, locale: str = "en") -> str:
         """Locale-aware text, e.g. ``1.234,50 €`` for de_DE (babel/CLDR)."""
-        return format_currency(self.amount, self.currency, locale=locale)
+        # quantize first: babel would round half-even and disagree with rounded()
+        return format_currency(quantize(self.amount, self.currency, HALF_UP), self.currency,
+                               locale=locale)
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}"

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from string import Formatter
 
 from .errors import InvalidValue
 
 DEFAULT_PATTERN = "INV-{yyyy}-{seq:06d}"
+_PLACEHOLDERS = frozenset({"yyyy", "yy", "mm", "seq"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +31,20 @@ class NumberSeries:
     yearly_reset: bool = False
 
     def __post_init__(self) -> None:
-        if "{seq" not in self.pattern:
+        try:
+            fields = [f for _, f, _, _ in Formatter().parse(self.pattern) if f is not None]
+        except ValueError as exc:
+            raise InvalidValue(f"{self.pattern!r} is not a valid pattern ({exc})",
+                               field="pattern") from None
+        unknown = [f for f in fields if f not in _PLACEHOLDERS]
+        if unknown:
+            raise InvalidValue(f"unknown placeholder {{{unknown[0]}}}; use {{yyyy}}, {{yy}}, "
+                               "{mm}, {seq}", field="pattern")
+        if "seq" not in fields:
             raise InvalidValue("the pattern must contain {seq}, e.g. {seq:06d}", field="pattern")
         try:
             self.render(1, date(2000, 1, 1))
-        except (KeyError, ValueError, IndexError) as exc:
+        except (KeyError, ValueError, IndexError, TypeError, AttributeError) as exc:
             raise InvalidValue(
                 f"{self.pattern!r} is not a valid pattern ({exc}); use {{yyyy}}, {{yy}}, {{mm}}, {{seq}}",
                 field="pattern",

@@ -45,8 +45,12 @@ def check_tax_id(country: str, tax_id: str, *, field: str = "tax_id") -> str:
     checks = {"IN": (gstin, "GSTIN"), "US": (ein, "EIN"), "AU": (abn, "ABN"), "GB": (gb_vat, "VAT number")}
     if country in EU_COUNTRIES:
         module, name = vat, "EU VAT number"
+        prefix = "EL" if country == "GR" else country
         if not value[:2].isalpha():
-            value = ("EL" if country == "GR" else country) + value
+            value = prefix + value
+        elif value[:2] != prefix:
+            raise InvalidValue(f"{tax_id!r} is a VAT number of {value[:2]}, not of {country}",
+                               field=field)
     elif country in checks:
         module, name = checks[country]
     else:

@@ -12,10 +12,12 @@ BYSETPOS=-1`` is the last business day. python-dateutil evaluates the rule.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrule, rrulestr
 
 from .errors import InvalidValue
@@ -43,8 +45,9 @@ class Recurrence:
     dtstart: datetime
 
     def __post_init__(self) -> None:
-        if self.dtstart.tzinfo is not None:
-            object.__setattr__(self, "dtstart", self.dtstart.replace(tzinfo=None))
+        if self.dtstart.tzinfo is not None:  # convert to the contract's wall clock
+            local = self.dtstart.astimezone(zone(self.timezone))
+            object.__setattr__(self, "dtstart", local.replace(tzinfo=None))
         self._rrule()
 
     def _rrule(self) -> rrule:
@@ -52,6 +55,12 @@ class Recurrence:
         text = self.rule.strip()
         if text.upper().startswith("RRULE:"):
             text = text[6:]
+        if "\n" in text or ":" in text or "DTSTART" in text.upper():
+            raise InvalidValue("give one RRULE line (FREQ=…;…); the start comes from the "
+                               "contract, not from a DTSTART line", field="rrule")
+        interval = re.search(r"INTERVAL=([^;]*)", text.upper())
+        if interval and not (interval.group(1).isdigit() and int(interval.group(1)) >= 1):
+            raise InvalidValue("INTERVAL must be a whole number of at least 1", field="rrule")
         try:
             parsed = rrulestr(text, dtstart=self.dtstart.replace(tzinfo=tz))
         except (ValueError, TypeError) as exc:
@@ -81,7 +90,7 @@ class Recurrence:
         start = self.local_date(occurrence)
         nxt = self.next_after(occurrence)
         if nxt is None:
-            return start, start + timedelta(days=30)
+            return start, start + relativedelta(months=1) - timedelta(days=1)
         return start, self.local_date(nxt) - timedelta(days=1)
 
 

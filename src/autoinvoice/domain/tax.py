@@ -160,7 +160,7 @@ def determine_tax(seller: TaxProfile, buyer: TaxProfile, kind: TaxKind,
         return LineTax(TaxCategory.ZERO, Decimal(0), (TaxComponent("VAT", Decimal(0)),))
     domestic = buyer.country == seller.country
     if domestic or not buyer.is_business:
-        if not RATES.get(seller.country):
+        if RATES.get(seller.country, None) == {}:  # known to levy no VAT (e.g. US)
             return LineTax(TaxCategory.OUTSIDE_SCOPE, Decimal(0), ())
         rate = _rate(seller.country, kind)
         return LineTax(TaxCategory.STANDARD, rate, (TaxComponent("VAT", rate),))

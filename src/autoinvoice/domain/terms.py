@@ -37,6 +37,11 @@ class PaymentTerms:
     days: int = 0
 
     def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "kind", TermsKind(self.kind))
+        except ValueError:
+            raise InvalidValue(f"{self.kind!r} is not a kind of payment terms",
+                               field="terms") from None
         if not isinstance(self.days, int) or self.days < 0 or self.days > 365:
             raise InvalidValue(f"{self.days!r} days is not between 0 and 365", field="terms")
         if self.kind is TermsKind.DUE_ON_RECEIPT and self.days:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from ..domain.invoice import Invoice
+from ..domain.invoice import Invoice, InvoiceStatus
+from .errors import NotFound
 from .ports import Clock, UnitOfWork
 
 _BOTS = re.compile(
@@ -26,7 +27,9 @@ def view_invoice(token: str, *, user_agent: str | None, method: str, staff: bool
     now = clock.now()
     with uow:
         inv = uow.invoices.by_portal_token(token)
-        if not staff and not is_automated(user_agent, method) and inv.viewed_at is None:
+        if inv.status is InvoiceStatus.DRAFT:  # drafts are never shown to clients
+            raise NotFound("no such invoice link", field="token")
+        if inv.status is not InvoiceStatus.VOID and not staff and not is_automated(user_agent, method) and inv.viewed_at is None:
             inv = uow.invoices.get(inv.id or 0, for_update=True)
             if inv.mark_viewed(now):
                 uow.invoices.save(inv)

@@ -53,9 +53,9 @@ def _run(url: str, tmp_path: Path, total: int, procs: int = 4) -> list[tuple[int
 
 def test_four_processes_issuing_1000_invoices_on_postgresql_get_1_to_1000(pg_url: str,
                                                                           tmp_path) -> None:
-    from conftest import _truncate_all
+    from databases import truncate_all
 
-    _truncate_all(pg_url)
+    truncate_all(pg_url)
     rows = _run(pg_url, tmp_path, 1000)
     assert [seq for seq, _ in rows] == list(range(1, 1001))
     assert len({n for _, n in rows}) == 1000

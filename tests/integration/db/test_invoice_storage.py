@@ -66,9 +66,8 @@ def test_drafts_and_deleted_drafts_never_consume_a_number(app, client_id) -> Non
     kept = draft_for(app, client_id)
     delete_draft(doomed, uow=app.uow(), clock=app.clock, actor="test")
     assert _issue(app, kept) == "INV-2026-000001"
-    with pytest.raises(NotFound):
-        with app.uow(read_only=True) as uow:
-            uow.invoices.get(doomed)
+    with pytest.raises(NotFound), app.uow(read_only=True) as uow:
+        uow.invoices.get(doomed)
 
 
 def test_a_failed_issue_consumes_no_number_and_changes_nothing(app, tmp_path) -> None:

@@ -64,7 +64,7 @@ def test_two_schedulers_running_at_once_bill_each_period_once(app) -> None:
     def run() -> None:
         try:
             reports.append(fire_due_schedules(uow=app.uow(), clock=app.clock))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(2)]

@@ -28,8 +28,12 @@ EXPORT = LineTax.of("G", D(0), (), NOTE_EXPORT)
 
 
 def make_line(**overrides) -> InvoiceLine:
-    values = {"description": "Consulting", "quantity": D("1"), "unit_price": D("100.00"),
-              "tax": VAT19}
+    values = {
+        "description": "Consulting",
+        "quantity": D("1"),
+        "unit_price": D("100.00"),
+        "tax": VAT19,
+    }
     return InvoiceLine(**(values | overrides))
 
 
@@ -80,9 +84,7 @@ def test_a_service_period_ending_before_it_starts_raises_invalid_period_end():
     assert exc.value.field == "period_end"
 
 
-@pytest.mark.parametrize(
-    ("start", "end"), [(date(2026, 3, 1), None), (None, date(2026, 3, 31))]
-)
+@pytest.mark.parametrize(("start", "end"), [(date(2026, 3, 1), None), (None, date(2026, 3, 31))])
 def test_a_service_period_needs_both_ends_or_neither(start, end):
     with pytest.raises(InvalidValue) as exc:
         make_line(period_start=start, period_end=end)
@@ -139,15 +141,19 @@ def test_totals_of_an_empty_draft_are_zero():
 
 
 def test_totals_add_line_nets_and_tax_per_category():
-    inv = make_invoice(lines=[
-        make_line(quantity=D("10"), unit_price=D("95.00")),  # 950.00 @19
-        make_line(quantity=D("1"), unit_price=D("50.00"), tax=VAT7),  # 50.00 @7
-        make_line(quantity=D("2"), unit_price=D("25.00")),  # 50.00 @19
-    ])
+    inv = make_invoice(
+        lines=[
+            make_line(quantity=D("10"), unit_price=D("95.00")),  # 950.00 @19
+            make_line(quantity=D("1"), unit_price=D("50.00"), tax=VAT7),  # 50.00 @7
+            make_line(quantity=D("2"), unit_price=D("25.00")),  # 50.00 @19
+        ]
+    )
     totals = inv.totals()
     assert totals.net == Money.of("1050.00", "EUR")
     assert [(b.taxable, b.amount) for b in totals.breakdown] == [
-        (D("1000.00"), D("190.00")), (D("50.00"), D("3.50"))]
+        (D("1000.00"), D("190.00")),
+        (D("50.00"), D("3.50")),
+    ]
     assert totals.tax == Money.of("193.50", "EUR")
     assert totals.gross == Money.of("1243.50", "EUR")
     assert inv.gross == totals.gross
@@ -164,8 +170,12 @@ def test_the_invoice_rounding_policy_reaches_the_breakdown():
 def test_legal_notes_list_the_invoice_notes_then_each_tax_note_once():
     inv = make_invoice(
         notes=("Thank you.",),
-        lines=[make_line(tax=REVERSE), make_line(tax=EXPORT), make_line(tax=REVERSE),
-               make_line(tax=VAT19)],
+        lines=[
+            make_line(tax=REVERSE),
+            make_line(tax=EXPORT),
+            make_line(tax=REVERSE),
+            make_line(tax=VAT19),
+        ],
     )
     assert inv.legal_notes() == ["Thank you.", NOTE_REVERSE_CHARGE, NOTE_EXPORT]
 

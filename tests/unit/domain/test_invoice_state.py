@@ -34,8 +34,7 @@ VAT19 = LineTax.of("S", D("19"), [TaxComponent("VAT", D("19"))])
 
 
 def make_address(**overrides) -> Address:
-    values = {"lines": ("Torstraße 1",), "city": "Berlin", "postal_code": "10119",
-              "country": "DE"}
+    values = {"lines": ("Torstraße 1",), "city": "Berlin", "postal_code": "10119", "country": "DE"}
     return Address(**(values | overrides))
 
 
@@ -45,8 +44,12 @@ def make_party(**overrides) -> Party:
 
 
 def make_line(**overrides) -> InvoiceLine:
-    values = {"description": "Consulting", "quantity": D("1"), "unit_price": D("100.00"),
-              "tax": VAT19}
+    values = {
+        "description": "Consulting",
+        "quantity": D("1"),
+        "unit_price": D("100.00"),
+        "tax": VAT19,
+    }
     return InvoiceLine(**(values | overrides))
 
 
@@ -122,9 +125,7 @@ def test_every_move_in_the_table_succeeds(current, target):
 
 
 @pytest.mark.parametrize(("current", "target"), REFUSED, ids=lambda s: s.value)
-def test_every_move_outside_the_table_raises_invalid_transition_naming_both_states(
-    current, target
-):
+def test_every_move_outside_the_table_raises_invalid_transition_naming_both_states(current, target):
     inv = make_invoice(status=current)
     with pytest.raises(InvalidTransition) as exc:
         inv._move(target)
@@ -151,8 +152,13 @@ def test_issue_is_refused_unless_the_invoice_is_a_draft(status):
 
 @pytest.mark.parametrize(
     ("status", "after"),
-    [(S.ISSUED, S.SENT), (S.SENT, S.SENT), (S.VIEWED, S.VIEWED),
-     (S.PARTIALLY_PAID, S.PARTIALLY_PAID), (S.PAID, S.PAID)],
+    [
+        (S.ISSUED, S.SENT),
+        (S.SENT, S.SENT),
+        (S.VIEWED, S.VIEWED),
+        (S.PARTIALLY_PAID, S.PARTIALLY_PAID),
+        (S.PAID, S.PAID),
+    ],
 )
 def test_mark_sent_moves_only_an_issued_invoice_and_records_sending_otherwise(status, after):
     inv = in_status(status)

@@ -37,8 +37,13 @@ router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
 FILTERS = ("draft", "issued", "sent", "viewed", "partially_paid", "paid", "void")
-PAYMENT_METHODS = {"bank_transfer": "Bank transfer", "card": "Card", "cash": "Cash",
-                   "cheque": "Cheque", "other": "Other"}
+PAYMENT_METHODS = {
+    "bank_transfer": "Bank transfer",
+    "card": "Card",
+    "cash": "Cash",
+    "cheque": "Cheque",
+    "other": "Other",
+}
 
 
 @router.get("/")
@@ -55,8 +60,9 @@ def _totals_by_currency(rows: list[tuple[str, Decimal]]) -> list[str]:
 
 
 @router.get("/invoices")
-def invoices_page(request: Request, user: Reader, app: AppDep, status: str = "",
-                  after: int | None = None) -> Response:
+def invoices_page(
+    request: Request, user: Reader, app: AppDep, status: str = "", after: int | None = None
+) -> Response:
     notice = None
     if status and status not in (*FILTERS, "overdue"):
         notice, status = f"There is no status {status!r}; showing all invoices.", ""
@@ -64,11 +70,15 @@ def invoices_page(request: Request, user: Reader, app: AppDep, status: str = "",
         today = business_today(app.clock.now(), uow.entities.first())
         everything = uow.invoices.summaries(limit=10_000)
         if status == "overdue":
-            rows = [s for s in everything if summary_overdue(s, today)
-                    and (after is None or s.id < after)][:PAGE_SIZE + 1]
+            rows = [
+                s
+                for s in everything
+                if summary_overdue(s, today) and (after is None or s.id < after)
+            ][: PAGE_SIZE + 1]
         else:
-            rows = uow.invoices.summaries(status=status or None, after_id=after,
-                                          limit=PAGE_SIZE + 1)
+            rows = uow.invoices.summaries(
+                status=status or None, after_id=after, limit=PAGE_SIZE + 1
+            )
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     open_rows = [s for s in everything if is_open(s.status)]
@@ -80,13 +90,27 @@ def invoices_page(request: Request, user: Reader, app: AppDep, status: str = "",
         "overdue_count": len(overdue_rows),
         "attention": sum(1 for s in everything if s.status == "draft" and s.hold_reason),
     }
-    return render(request, "invoices.html", {
-        "nav": "invoices", "rows": rows, "today": today, "status": status,
-        "filters": [("", "All"), *((f, STATUS_LABELS[f]) for f in FILTERS),
-                    ("overdue", "Overdue")],
-        "next_after": rows[-1].id if more and rows else None, "after": after,
-        "stats": stats, "notice": notice, "overdue": lambda s: summary_overdue(s, today),
-    }, user=user)
+    return render(
+        request,
+        "invoices.html",
+        {
+            "nav": "invoices",
+            "rows": rows,
+            "today": today,
+            "status": status,
+            "filters": [
+                ("", "All"),
+                *((f, STATUS_LABELS[f]) for f in FILTERS),
+                ("overdue", "Overdue"),
+            ],
+            "next_after": rows[-1].id if more and rows else None,
+            "after": after,
+            "stats": stats,
+            "notice": notice,
+            "overdue": lambda s: summary_overdue(s, today),
+        },
+        user=user,
+    )
 
 
 # -- one invoice ----------------------------------------------------------------------------
@@ -105,23 +129,44 @@ def _invoice_context(app: App, invoice_id: int) -> dict[str, Any]:
             uow.commit()
     today = business_today(app.clock.now(), entity)
     return {
-        "nav": "invoices", "inv": inv, "doc": invoice_document(inv, entity, LOCALE),
-        "client": client, "entity": entity, "tz": entity.timezone, "today": today,
-        "overdue": inv.is_overdue(today), "payments": paid, "messages": messages,
-        "audit": audit, "portal_link": portal_link, "is_open": is_open(inv.status.value),
-        "balance": str(inv.balance.amount), "methods": PAYMENT_METHODS,
-        "can_void": inv.status in (InvoiceStatus.ISSUED, InvoiceStatus.SENT,
-                                   InvoiceStatus.VIEWED) and not inv.amount_paid,
+        "nav": "invoices",
+        "inv": inv,
+        "doc": invoice_document(inv, entity, LOCALE),
+        "client": client,
+        "entity": entity,
+        "tz": entity.timezone,
+        "today": today,
+        "overdue": inv.is_overdue(today),
+        "payments": paid,
+        "messages": messages,
+        "audit": audit,
+        "portal_link": portal_link,
+        "is_open": is_open(inv.status.value),
+        "balance": str(inv.balance.amount),
+        "methods": PAYMENT_METHODS,
+        "can_void": inv.status in (InvoiceStatus.ISSUED, InvoiceStatus.SENT, InvoiceStatus.VIEWED)
+        and not inv.amount_paid,
     }
 
 
-def _invoice_page(request: Request, app: App, user: UserRecord, invoice_id: int, *,
-                  errors: dict[str, str] | None = None, form: dict[str, str] | None = None,
-                  status_code: int = 200) -> Response:
+def _invoice_page(
+    request: Request,
+    app: App,
+    user: UserRecord,
+    invoice_id: int,
+    *,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     ctx = _invoice_context(app, invoice_id)
-    ctx.update(errors=errors or {}, form=form or {}, can_write=can_write(user.role),
-               idempotency_key=secrets.token_urlsafe(16),
-               received_on=business_today(app.clock.now(), ctx["entity"]).isoformat())
+    ctx.update(
+        errors=errors or {},
+        form=form or {},
+        can_write=can_write(user.role),
+        idempotency_key=secrets.token_urlsafe(16),
+        received_on=business_today(app.clock.now(), ctx["entity"]).isoformat(),
+    )
     return render(request, "invoice.html", ctx, user=user, status_code=status_code)
 
 
@@ -137,19 +182,37 @@ def invoice_pdf(invoice_id: int, _: Reader, app: AppDep) -> Response:
     return pdf_response(app, inv)
 
 
-def _failed(request: Request, app: App, user: UserRecord, invoice_id: int, form_name: str,
-            exc: DomainError | ServiceError, form: dict[str, str]) -> Response:
+def _failed(
+    request: Request,
+    app: App,
+    user: UserRecord,
+    invoice_id: int,
+    form_name: str,
+    exc: DomainError | ServiceError,
+    form: dict[str, str],
+) -> Response:
     if isinstance(exc, NotFound) and exc.field == "invoice":
         raise exc  # the page itself is gone: a 404, not a form error
-    return _invoice_page(request, app, user, invoice_id, errors={form_name: exc.message},
-                         form=form, status_code=status_for(exc))
+    message = exc.message
+    if exc.field == "amount" and isinstance(exc, InvalidValue) and "not a number" in message:
+        message += " — enter the amount like 1500.00"
+    return _invoice_page(
+        request,
+        app,
+        user,
+        invoice_id,
+        errors={form_name: message},
+        form=form,
+        status_code=status_for(exc),
+    )
 
 
 @router.post("/invoices/{invoice_id:int}/issue")
 def issue(request: Request, invoice_id: int, user: Writer, app: AppDep) -> Response:
     try:
-        number = invoicing.issue_invoice(invoice_id, uow=app.uow(), clock=app.clock,
-                                         actor=actor(user))
+        number = invoicing.issue_invoice(
+            invoice_id, uow=app.uow(), clock=app.clock, actor=actor(user)
+        )
     except (DomainError, ServiceError) as exc:
         return _failed(request, app, user, invoice_id, "issue", exc, {})
     flash(request, f"Issued as {number}. It is queued to be emailed to the client.")
@@ -157,11 +220,17 @@ def issue(request: Request, invoice_id: int, user: Writer, app: AppDep) -> Respo
 
 
 @router.post("/invoices/{invoice_id:int}/void")
-def void(request: Request, invoice_id: int, user: Writer, app: AppDep,
-         reason: Annotated[str, Form(max_length=500)] = "") -> Response:
+def void(
+    request: Request,
+    invoice_id: int,
+    user: Writer,
+    app: AppDep,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
     try:
-        invoicing.void_invoice(invoice_id, reason.strip(), uow=app.uow(), clock=app.clock,
-                               actor=actor(user))
+        invoicing.void_invoice(
+            invoice_id, reason.strip(), uow=app.uow(), clock=app.clock, actor=actor(user)
+        )
     except (DomainError, ServiceError) as exc:
         return _failed(request, app, user, invoice_id, "void", exc, {"reason": reason})
     flash(request, "The invoice is void. Its number stays used; nothing more is collected.")
@@ -176,8 +245,9 @@ def _received_at(app: App, invoice_id: int, received_on: str) -> datetime | None
     try:
         day = date.fromisoformat(received_on.strip())
     except ValueError:
-        raise InvalidValue(f"{received_on!r} is not a date (YYYY-MM-DD)",
-                           field="received_on") from None
+        raise InvalidValue(
+            f"{received_on!r} is not a date (YYYY-MM-DD)", field="received_on"
+        ) from None
     with app.uow(read_only=True) as uow:
         entity = uow.entities.get(uow.invoices.get(invoice_id).entity_id or 0)
     now = app.clock.now()
@@ -190,35 +260,48 @@ def _received_at(app: App, invoice_id: int, received_on: str) -> datetime | None
 
 
 @router.post("/invoices/{invoice_id:int}/payments")
-def record_payment(request: Request, invoice_id: int, user: Writer, app: AppDep,
-                   amount: Annotated[str, Form(max_length=40)] = "",
-                   received_on: Annotated[str, Form(max_length=20)] = "",
-                   method: Annotated[str, Form(max_length=30)] = "bank_transfer",
-                   reference: Annotated[str, Form(max_length=200)] = "",
-                   idempotency_key: Annotated[str, Form(max_length=64)] = "") -> Response:
-    form = {"amount": amount, "received_on": received_on, "method": method,
-            "reference": reference}
+def record_payment(
+    request: Request,
+    invoice_id: int,
+    user: Writer,
+    app: AppDep,
+    amount: Annotated[str, Form(max_length=40)] = "",
+    received_on: Annotated[str, Form(max_length=20)] = "",
+    method: Annotated[str, Form(max_length=30)] = "bank_transfer",
+    reference: Annotated[str, Form(max_length=200)] = "",
+    idempotency_key: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    form = {"amount": amount, "received_on": received_on, "method": method, "reference": reference}
     try:
         if method not in PAYMENT_METHODS:
             raise InvalidValue("choose how the payment arrived", field="method")
         if not amount.strip():
             raise InvalidValue("enter the amount received", field="amount")
         cmd = payments.RecordPayment(
-            invoice_id=invoice_id, amount=amount.strip().replace(" ", ""),
-            received_at=_received_at(app, invoice_id, received_on), method=method,
+            invoice_id=invoice_id,
+            amount=amount.strip().replace(" ", ""),
+            received_at=_received_at(app, invoice_id, received_on),
+            method=method,
             reference=reference.strip() or None,
-            idempotency_key=f"form:{idempotency_key}" if idempotency_key else None)
-        outcome = payments.record_payment(cmd, uow=app.uow(), clock=app.clock,
-                                          actor=actor(user))
+            idempotency_key=f"form:{idempotency_key}" if idempotency_key else None,
+        )
+        outcome = payments.record_payment(cmd, uow=app.uow(), clock=app.clock, actor=actor(user))
     except (DomainError, ServiceError) as exc:
         return _failed(request, app, user, invoice_id, "payment", exc, form)
     if not outcome.duplicate:
         with app.uow(read_only=True) as uow:
             currency = uow.invoices.get(invoice_id).currency
-        note = (f" {Money(outcome.credited, currency).format(LOCALE)} above the balance is "
-                "kept as client credit." if outcome.credited > 0 else "")
-        flash(request, f"Payment recorded — the invoice is now "
-                       f"{STATUS_LABELS[outcome.invoice_status].lower()}.{note}")
+        note = (
+            f" {Money(outcome.credited, currency).format(LOCALE)} above the balance is "
+            "kept as client credit."
+            if outcome.credited > 0
+            else ""
+        )
+        flash(
+            request,
+            f"Payment recorded — the invoice is now "
+            f"{STATUS_LABELS[outcome.invoice_status].lower()}.{note}",
+        )
     return RedirectResponse(f"/invoices/{invoice_id}", status_code=303)
 
 
@@ -227,7 +310,8 @@ def record_payment(request: Request, invoice_id: int, user: Writer, app: AppDep,
 def clients_page(request: Request, user: Reader, app: AppDep) -> Response:
     with app.uow(read_only=True) as uow:
         clients = uow.clients.list()
-        countries = {eid: uow.entities.get(eid).party.country
-                     for eid in {c.entity_id for c in clients}}
+        countries = {
+            eid: uow.entities.get(eid).party.country for eid in {c.entity_id for c in clients}
+        }
     rows = [(c, missing_billing_data(c, countries.get(c.entity_id))) for c in clients]
     return render(request, "clients.html", {"nav": "clients", "rows": rows}, user=user)

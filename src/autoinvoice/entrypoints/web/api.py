@@ -34,23 +34,30 @@ from .schemas import (
     VoidIn,
 )
 
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {
-    "schema": {"$ref": "#/components/schemas/Problem"}}}}
+Responses = dict[int | str, dict[str, Any]]
+PROBLEM: dict[str, Any] = {
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+}
 
 
 def _problem(description: str) -> dict[str, Any]:
     return {"description": description, **PROBLEM}
 
 
-router = APIRouter(prefix="/api/v1", responses={
-    401: _problem("No valid API key or session"),
-    403: _problem("The key lacks the scope, or the role may not write"),
-    422: _problem("A value is invalid; `field` names it"),
-})
+router = APIRouter(
+    prefix="/api/v1",
+    responses={
+        401: _problem("No valid API key or session"),
+        403: _problem("The key lacks the scope, or the role may not write"),
+        422: _problem("A value is invalid; `field` names it"),
+    },
+)
 
-_NOT_FOUND = {404: _problem("No such invoice")}
-_CONFLICT = {404: _problem("No such invoice"),
-             409: _problem("The invoice's status does not allow this")}
+_NOT_FOUND: Responses = {404: _problem("No such invoice")}
+_CONFLICT: Responses = {
+    404: _problem("No such invoice"),
+    409: _problem("The invoice's status does not allow this"),
+}
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,100}")
 
 
@@ -64,45 +71,72 @@ def _invoice_out(app: App, invoice_id: int) -> InvoiceOut:
         client = uow.clients.get(inv.client_id or 0)
         entity = uow.entities.get(inv.entity_id or 0)
         paid = uow.payments.for_invoice(invoice_id)
-    return InvoiceOut.from_invoice(inv, client.party.name, paid,
-                                   business_today(app.clock.now(), entity))
+    return InvoiceOut.from_invoice(
+        inv, client.party.name, paid, business_today(app.clock.now(), entity)
+    )
 
 
-@router.get("/invoices", response_model=InvoicePage, tags=["invoices"],
-            summary="List invoices, newest first")
-def list_invoices(_: ApiUser, app: AppDep, status: StatusName | None = None,
-                  client_id: Annotated[int | None, Query(ge=1)] = None,
-                  after: Annotated[int | None, Query(ge=1, description="a `next_cursor`")] = None,
-                  limit: Annotated[int, Query(ge=1, le=200)] = 50) -> InvoicePage:
+@router.get(
+    "/invoices",
+    response_model=InvoicePage,
+    tags=["invoices"],
+    summary="List invoices, newest first",
+)
+def list_invoices(
+    _: ApiUser,
+    app: AppDep,
+    status: StatusName | None = None,
+    client_id: Annotated[int | None, Query(ge=1)] = None,
+    after: Annotated[int | None, Query(ge=1, description="a `next_cursor`")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> InvoicePage:
     with app.uow(read_only=True) as uow:
         today = _today(uow, app)
-        rows = uow.invoices.summaries(status=status, client_id=client_id, after_id=after,
-                                      limit=limit + 1)
+        rows = uow.invoices.summaries(
+            status=status, client_id=client_id, after_id=after, limit=limit + 1
+        )
     more = len(rows) > limit
     rows = rows[:limit]
-    return InvoicePage(items=[InvoiceSummaryOut.of(s, today) for s in rows],
-                       next_cursor=str(rows[-1].id) if more and rows else None)
+    return InvoicePage(
+        items=[InvoiceSummaryOut.of(s, today) for s in rows],
+        next_cursor=str(rows[-1].id) if more and rows else None,
+    )
 
 
-@router.get("/invoices/{invoice_id}", response_model=InvoiceOut, tags=["invoices"],
-            summary="One invoice with lines, taxes, totals and payments", responses=_NOT_FOUND)
+@router.get(
+    "/invoices/{invoice_id}",
+    response_model=InvoiceOut,
+    tags=["invoices"],
+    summary="One invoice with lines, taxes, totals and payments",
+    responses=_NOT_FOUND,
+)
 def get_invoice(invoice_id: int, _: ApiUser, app: AppDep) -> InvoiceOut:
     return _invoice_out(app, invoice_id)
 
 
-@router.post("/invoices/{invoice_id}/issue", response_model=InvoiceOut, tags=["invoices"],
-             summary="Issue a draft: number it, freeze it, queue its delivery",
-             responses=_CONFLICT)
+@router.post(
+    "/invoices/{invoice_id}/issue",
+    response_model=InvoiceOut,
+    tags=["invoices"],
+    summary="Issue a draft: number it, freeze it, queue its delivery",
+    responses=_CONFLICT,
+)
 def issue_invoice(invoice_id: int, user: ApiUser, app: AppDep) -> InvoiceOut:
     invoicing.issue_invoice(invoice_id, uow=app.uow(), clock=app.clock, actor=actor(user))
     return _invoice_out(app, invoice_id)
 
 
-@router.post("/invoices/{invoice_id}/void", response_model=InvoiceOut, tags=["invoices"],
-             summary="Void an issued invoice that has no payments", responses=_CONFLICT)
+@router.post(
+    "/invoices/{invoice_id}/void",
+    response_model=InvoiceOut,
+    tags=["invoices"],
+    summary="Void an issued invoice that has no payments",
+    responses=_CONFLICT,
+)
 def void_invoice(invoice_id: int, body: VoidIn, user: ApiUser, app: AppDep) -> InvoiceOut:
-    invoicing.void_invoice(invoice_id, body.reason.strip(), uow=app.uow(), clock=app.clock,
-                           actor=actor(user))
+    invoicing.void_invoice(
+        invoice_id, body.reason.strip(), uow=app.uow(), clock=app.clock, actor=actor(user)
+    )
     return _invoice_out(app, invoice_id)
 
 
@@ -116,21 +150,43 @@ def _scoped_key(user: UserRecord, invoice_id: int, key: str | None) -> str | Non
     return f"api:{user.id}:{invoice_id}:{key}"
 
 
-@router.post("/invoices/{invoice_id}/payments", response_model=PaymentResultOut,
-             status_code=201, tags=["payments"], responses={
-                 200: {"description": "Replay: this Idempotency-Key was used before; "
-                                      "nothing new was recorded", "model": PaymentResultOut},
-                 **_CONFLICT},
-             summary="Record a payment received for an invoice")
-def record_payment(invoice_id: int, body: PaymentIn, user: ApiUser, app: AppDep,
-                   response: Response,
-                   idempotency_key: Annotated[str | None, Header(
-                       alias="Idempotency-Key", description="send the same key to retry "
-                       "safely: the payment is recorded once")] = None) -> PaymentResultOut:
+@router.post(
+    "/invoices/{invoice_id}/payments",
+    response_model=PaymentResultOut,
+    status_code=201,
+    tags=["payments"],
+    responses={
+        200: {
+            "description": "Replay: this Idempotency-Key was used before; nothing new was recorded",
+            "model": PaymentResultOut,
+        },
+        **_CONFLICT,
+    },
+    summary="Record a payment received for an invoice",
+)
+def record_payment(
+    invoice_id: int,
+    body: PaymentIn,
+    user: ApiUser,
+    app: AppDep,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="send the same key to retry safely: the payment is recorded once",
+        ),
+    ] = None,
+) -> PaymentResultOut:
     cmd = payments.RecordPayment(
-        invoice_id=invoice_id, amount=body.amount, currency=body.currency,
-        received_at=body.received_at, method=body.method, reference=body.reference,
-        idempotency_key=_scoped_key(user, invoice_id, idempotency_key))
+        invoice_id=invoice_id,
+        amount=body.amount,
+        currency=body.currency,
+        received_at=body.received_at,
+        method=body.method,
+        reference=body.reference,
+        idempotency_key=_scoped_key(user, invoice_id, idempotency_key),
+    )
     outcome = payments.record_payment(cmd, uow=app.uow(), clock=app.clock, actor=actor(user))
     with app.uow(read_only=True) as uow:
         currency = uow.invoices.get(invoice_id).currency
@@ -144,7 +200,11 @@ def record_payment(invoice_id: int, body: PaymentIn, user: ApiUser, app: AppDep,
 def list_clients(_: ApiUser, app: AppDep) -> ClientList:
     with app.uow(read_only=True) as uow:
         clients = uow.clients.list()
-        countries = {eid: uow.entities.get(eid).party.country
-                     for eid in {c.entity_id for c in clients}}
-    return ClientList(items=[ClientOut.of(c, missing_billing_data(c, countries.get(c.entity_id)))
-                             for c in clients])
+        countries = {
+            eid: uow.entities.get(eid).party.country for eid in {c.entity_id for c in clients}
+        }
+    return ClientList(
+        items=[
+            ClientOut.of(c, missing_billing_data(c, countries.get(c.entity_id))) for c in clients
+        ]
+    )

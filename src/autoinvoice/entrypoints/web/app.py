@@ -54,8 +54,11 @@ key records the payment once and answers the same result again.
 class SecurityHeaders:
     """Headers every response carries: no MIME sniffing, no framing, same-origin referrers."""
 
-    HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
-               (b"referrer-policy", b"same-origin"))
+    HEADERS = (
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"same-origin"),
+    )
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -89,7 +92,7 @@ def readyz(app: AppDep) -> dict[str, str] | Response:
     try:
         with app.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 — any failure means "not ready"
+    except Exception as exc:  # any failure means "not ready"
         log.warning("readiness check failed: %s", type(exc).__name__)
         return errors.problem(503, "unavailable", "the database is not reachable")
     return {"status": "ready"}
@@ -97,8 +100,9 @@ def readyz(app: AppDep) -> dict[str, str] | Response:
 
 def _openapi(web: FastAPI) -> dict[str, Any]:
     if web.openapi_schema is None:
-        schema = get_openapi(title=web.title, version=web.version,
-                             description=web.description, routes=web.routes)
+        schema = get_openapi(
+            title=web.title, version=web.version, description=web.description, routes=web.routes
+        )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(problem.pop("$defs", {}))
@@ -109,17 +113,26 @@ def _openapi(web: FastAPI) -> dict[str, Any]:
 
 def create_app(app: App) -> FastAPI:
     """The ASGI app for ``app`` (an ``autoinvoice.bootstrap.App``)."""
-    web = FastAPI(title="autoinvoice API", version="1", description=API_DESCRIPTION,
-                  openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs",
-                  redoc_url=None)
+    web = FastAPI(
+        title="autoinvoice API",
+        version="1",
+        description=API_DESCRIPTION,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
     web.state.autoinvoice = app
     web.state.templates = make_templates()
     web.openapi = lambda: _openapi(web)  # type: ignore[method-assign]
 
-    web.add_middleware(SessionMiddleware, secret_key=app.secret_key,
-                       session_cookie=SESSION_COOKIE,
-                       max_age=app.settings.session_max_age_seconds, same_site="lax",
-                       https_only=app.settings.base_url.startswith("https://"))
+    web.add_middleware(
+        SessionMiddleware,
+        secret_key=app.secret_key,
+        session_cookie=SESSION_COOKIE,
+        max_age=app.settings.session_max_age_seconds,
+        same_site="lax",
+        https_only=app.settings.base_url.startswith("https://"),
+    )
     web.add_middleware(SecurityHeaders)
     web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (health, login.router, admin.router, portal.router, api.router):

@@ -114,13 +114,13 @@ def _require_writer(user: UserRecord) -> UserRecord:
 def page_reader(request: Request) -> UserRecord:
     user = session_user(request)
     if user is None:
-        raise LoginRequired(_path_and_query(request) if request.method in SAFE_METHODS
-                            else "/")
+        raise LoginRequired(_path_and_query(request) if request.method in SAFE_METHODS else "/")
     return user
 
 
-async def page_writer(request: Request,
-                      user: Annotated[UserRecord, Depends(page_reader)]) -> UserRecord:
+async def page_writer(
+    request: Request, user: Annotated[UserRecord, Depends(page_reader)]
+) -> UserRecord:
     await check_form_csrf(request)
     return _require_writer(user)
 
@@ -130,19 +130,23 @@ Writer = Annotated[UserRecord, Depends(page_writer)]
 
 
 # -- API ------------------------------------------------------------------------------------
-bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey",
-                    description="An API key: `Authorization: Bearer ai_…`. Keys with the "
-                                "`read` scope may GET; POST needs `write`.")
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key: `Authorization: Bearer ai_…`. Keys with the "
+    "`read` scope may GET; POST needs `write`.",
+)
 
 
-def api_user(request: Request,
-             credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-             ) -> UserRecord:
+def api_user(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> UserRecord:
     writing = request.method not in SAFE_METHODS
     if credentials is not None:
         app = get_app(request)
-        user = accounts.authenticate_key(credentials.credentials,
-                                         "write" if writing else "read", uow=app.uow())
+        user = accounts.authenticate_key(
+            credentials.credentials, "write" if writing else "read", uow=app.uow()
+        )
     else:
         found = session_user(request)
         if found is None:

@@ -64,10 +64,18 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (ServiceError, 400),
 )
 
-_CODE_BY_STATUS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                   405: "method_not_allowed", 409: "conflict", 413: "too_large",
-                   415: "unsupported_media_type", 422: "invalid_value",
-                   503: "unavailable"}
+_CODE_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_value",
+    503: "unavailable",
+}
 
 
 class LoginRequired(Exception):
@@ -82,8 +90,9 @@ class CsrfRejected(Forbidden):
     code = "csrf_failed"
 
     def __init__(self) -> None:
-        super().__init__("this form has expired or did not come from this site; "
-                         "reload the page and try again")
+        super().__init__(
+            "this form has expired or did not come from this site; reload the page and try again"
+        )
 
 
 def status_for(exc: Exception) -> int:
@@ -97,10 +106,22 @@ def title_for(code: str) -> str:
     return code.replace("_", " ").capitalize()
 
 
-def problem(status: int, code: str, detail: str, *, field: str | None = None,
-            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"type": PROBLEM_TYPE + code, "title": title_for(code),
-                            "status": status, "detail": detail, "code": code}
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE + code,
+        "title": title_for(code),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
     if field:
         body["field"] = field
     body.update(extra)
@@ -136,8 +157,14 @@ HtmlRenderer = Callable[[Request, int, str, str], Response]
 def install(app: FastAPI, html: HtmlRenderer) -> None:
     """Register the handlers; ``html(request, status, title, message)`` draws error pages."""
 
-    def respond(request: Request, status: int, code: str, message: str,
-                field: str | None = None, **extra: Any) -> Response:
+    def respond(
+        request: Request,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        **extra: Any,
+    ) -> Response:
         if wants_problem(request):
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
             return problem(status, code, message, field=field, headers=headers, **extra)
@@ -155,21 +182,33 @@ def install(app: FastAPI, html: HtmlRenderer) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        errors = [{"field": field_of(e.get("loc", ())), "message": str(e.get("msg", ""))}
-                  for e in exc.errors()]
+        errors = [
+            {"field": field_of(e.get("loc", ())), "message": str(e.get("msg", ""))}
+            for e in exc.errors()
+        ]
         first = errors[0] if errors else {"field": "body", "message": "invalid request"}
-        return respond(request, 422, "invalid_value", f"{first['field']}: {first['message']}",
-                       first["field"], errors=errors)
+        return respond(
+            request,
+            422,
+            "invalid_value",
+            f"{first['field']}: {first['message']}",
+            first["field"],
+            errors=errors,
+        )
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         status = exc.status_code
         code = _CODE_BY_STATUS.get(status, "http_error")
         phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
-        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else {
-            404: "there is nothing at this address",
-            405: "this address does not accept that method",
-        }.get(status, phrase or "the request failed")
+        detail = (
+            exc.detail
+            if isinstance(exc.detail, str) and exc.detail != phrase
+            else {
+                404: "there is nothing at this address",
+                405: "this address does not accept that method",
+            }.get(status, phrase or "the request failed")
+        )
         response = respond(request, status, code, detail)
         for name, value in (exc.headers or {}).items():
             response.headers.setdefault(name, value)
@@ -177,8 +216,12 @@ def install(app: FastAPI, html: HtmlRenderer) -> None:
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return respond(request, 500, "internal_error",
-                       "something went wrong on our side; the error has been logged")
+        return respond(
+            request,
+            500,
+            "internal_error",
+            "something went wrong on our side; the error has been logged",
+        )
 
     app.add_exception_handler(DomainError, on_domain)
     app.add_exception_handler(ServiceError, on_domain)

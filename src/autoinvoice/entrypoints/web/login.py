@@ -30,17 +30,31 @@ def safe_next(target: str | None) -> str:
     >>> safe_next("/invoices/3?x=1"), safe_next("//evil.example"), safe_next("https://x")
     ('/invoices/3?x=1', '/invoices', '/invoices')
     """
-    if (not target or not target.startswith("/") or target.startswith(("//", "/\\"))
-            or any(ord(ch) < 32 or ch == "\\" for ch in target) or target.startswith("/login")):
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith(("//", "/\\"))
+        or any(ord(ch) < 32 or ch == "\\" for ch in target)
+        or target.startswith("/login")
+    ):
         return HOME
     return target
 
 
-def _form(request: Request, next_url: str, *, email: str = "", error: str | None = None,
-          status_code: int = 200) -> Response:
-    return render(request, "login.html", {"next": next_url, "email": email, "error": error,
-                                          "csrf_token": csrf_token(request)},
-                  status_code=status_code)
+def _form(
+    request: Request,
+    next_url: str,
+    *,
+    email: str = "",
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "login.html",
+        {"next": next_url, "email": email, "error": error, "csrf_token": csrf_token(request)},
+        status_code=status_code,
+    )
 
 
 @router.get("/login")
@@ -52,17 +66,23 @@ def login_form(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/login")
-async def login(request: Request, app: AppDep, email: Annotated[str, Form(max_length=320)] = "",
-                password: Annotated[str, Form(max_length=1024)] = "",
-                next: Annotated[str, Form(max_length=2000)] = "") -> Response:
+async def login(
+    request: Request,
+    app: AppDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
     await check_form_csrf(request)
     target = safe_next(next)
     try:
-        user = await run_in_threadpool(accounts.authenticate, email.strip(), password,
-                                       uow=app.uow(), hasher=app.hasher)
+        user = await run_in_threadpool(
+            accounts.authenticate, email.strip(), password, uow=app.uow(), hasher=app.hasher
+        )
     except AuthError:
-        return _form(request, target, email=email, error="Wrong email or password.",
-                     status_code=401)
+        return _form(
+            request, target, email=email, error="Wrong email or password.", status_code=401
+        )
     sign_in(request, user)
     return RedirectResponse(target, status_code=303)
 

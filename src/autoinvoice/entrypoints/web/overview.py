@@ -22,8 +22,7 @@ def business_today(now: datetime, entity: EntityRecord | None) -> date:
 
 def summary_overdue(s: InvoiceSummary, today: date) -> bool:
     """The summary form of ``Invoice.is_overdue``."""
-    return (s.status in _OPEN and s.due_date is not None and today > s.due_date
-            and s.balance > 0)
+    return s.status in _OPEN and s.due_date is not None and today > s.due_date and s.balance > 0
 
 
 def is_open(status: str) -> bool:

@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from ...domain.money import Money
 from ...domain.parties import country_name
+from ...domain.recurrence import zone
 from ...services.ports import UserRecord
 from .deps import csrf_token
 
@@ -28,18 +29,32 @@ TEMPLATES_DIR = HERE / "templates"
 STATIC_DIR = HERE / "static"
 LOCALE = "en"  # the admin pages' language; client-facing figures use the client's
 
-CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self' data:; "
-                           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 
-STATUS_LABELS = {"draft": "Draft", "issued": "Issued", "sent": "Sent", "viewed": "Viewed",
-                 "partially_paid": "Partly paid", "paid": "Paid", "void": "Void"}
+STATUS_LABELS = {
+    "draft": "Draft",
+    "issued": "Issued",
+    "sent": "Sent",
+    "viewed": "Viewed",
+    "partially_paid": "Partly paid",
+    "paid": "Paid",
+    "void": "Void",
+}
 ROLE_LABELS = {"owner": "Owner", "accountant": "Accountant", "viewer": "Viewer"}
 ACTION_LABELS = {
-    "invoice.drafted": "Draft created", "invoice.issued": "Issued",
-    "invoice.sent": "Emailed to client", "invoice.viewed": "Viewed by client",
-    "invoice.payment_received": "Payment recorded", "invoice.voided": "Voided",
-    "invoice.needs_attention": "Needs attention", "delivery.failed": "Email failed",
-    "delivery.skipped": "Delivery skipped", "invoice.draft_deleted": "Draft deleted",
+    "invoice.drafted": "Draft created",
+    "invoice.issued": "Issued",
+    "invoice.sent": "Emailed to client",
+    "invoice.viewed": "Viewed by client",
+    "invoice.payment_received": "Payment recorded",
+    "invoice.voided": "Voided",
+    "invoice.needs_attention": "Needs attention",
+    "delivery.failed": "Email failed",
+    "delivery.skipped": "Delivery skipped",
+    "invoice.draft_deleted": "Draft deleted",
 }
 
 
@@ -54,31 +69,54 @@ def day(d: date | None) -> str:
 def moment(dt: datetime | None, tz: str = "UTC") -> str:
     if dt is None:
         return "—"
-    return format_datetime(dt, format="medium", tzinfo=tz, locale=LOCALE)
+    return format_datetime(dt, format="MMM d, y, HH:mm", tzinfo=zone(tz), locale=LOCALE)
 
 
 def make_templates() -> Jinja2Templates:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(money=money, day=day, moment=moment,
-                       status_label=lambda s: STATUS_LABELS.get(s, s),
-                       role_label=lambda r: ROLE_LABELS.get(r, r),
-                       action_label=lambda a: ACTION_LABELS.get(a, a),
-                       country=lambda c: country_name(c, LOCALE))
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        money=money,
+        day=day,
+        moment=moment,
+        status_label=lambda s: STATUS_LABELS.get(s, s),
+        role_label=lambda r: ROLE_LABELS.get(r, r),
+        action_label=lambda a: ACTION_LABELS.get(a, a),
+        country=lambda c: country_name(c, LOCALE),
+        actor_label=lambda a: a.removeprefix("user:"),
+    )
     return Jinja2Templates(env=env)
 
 
-def render(request: Request, name: str, context: dict[str, Any], *, status_code: int = 200,
-           user: UserRecord | None = None, headers: dict[str, str] | None = None) -> Response:
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    user: UserRecord | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     templates: Jinja2Templates = request.app.state.templates
     ctx: dict[str, Any] = {"user": user, "flash": None, **context}
     if user is not None:
         ctx["csrf_token"] = csrf_token(request)
         ctx["flash"] = request.session.pop("flash", None)
     return templates.TemplateResponse(
-        request, name, ctx, status_code=status_code,
-        headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY,
-                 "Cache-Control": "no-store", **(headers or {})})
+        request,
+        name,
+        ctx,
+        status_code=status_code,
+        headers={
+            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+            "Cache-Control": "no-store",
+            **(headers or {}),
+        },
+    )
 
 
 def flash(request: Request, message: str) -> None:
@@ -87,5 +125,9 @@ def flash(request: Request, message: str) -> None:
 
 
 def error_page(request: Request, status: int, title: str, message: str) -> Response:
-    return render(request, "error.html", {"status": status, "title": title,
-                                          "message": message}, status_code=status)
+    return render(
+        request,
+        "error.html",
+        {"status": status, "title": title, "message": message},
+        status_code=status,
+    )

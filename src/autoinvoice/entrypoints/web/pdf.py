@@ -24,8 +24,9 @@ def filename(invoice: Invoice) -> str:
 def invoice_pdf(app: App, invoice: Invoice) -> bytes:
     assert invoice.id is not None
     with app.uow(read_only=True) as uow:
-        stored = (None if invoice.status is InvoiceStatus.DRAFT
-                  else uow.documents.get(invoice.id, "pdf"))
+        stored = (
+            None if invoice.status is InvoiceStatus.DRAFT else uow.documents.get(invoice.id, "pdf")
+        )
         if stored is not None:
             return stored
         entity = uow.entities.get(invoice.entity_id or 0)
@@ -35,8 +36,12 @@ def invoice_pdf(app: App, invoice: Invoice) -> bytes:
 
 def pdf_response(app: App, invoice: Invoice, *, head: bool = False) -> Response:
     content = b"" if head else invoice_pdf(app, invoice)
-    return Response(content, media_type="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="{filename(invoice)}"',
-        "Cache-Control": "private, no-store",
-        "X-Content-Type-Options": "nosniff",
-    })
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{filename(invoice)}"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -14,7 +14,6 @@ import re
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from ...domain.errors import InvalidTransition
 from ...domain.invoice import Invoice, InvoiceStatus
 from ...services import portal
 from ...services.documents import invoice_document
@@ -26,15 +25,21 @@ from .pdf import pdf_response
 
 router = APIRouter(include_in_schema=False)
 
-PRIVATE = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow",
-           "Cache-Control": "private, no-store"}
+PRIVATE = {
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+    "Cache-Control": "private, no-store",
+}
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
 
 def _missing(request: Request) -> Response:
-    response = error_page(request, 404, "Invoice not found",
-                          "This invoice link is not valid any more. Please ask the sender "
-                          "for a new link.")
+    response = error_page(
+        request,
+        404,
+        "Invoice not found",
+        "This invoice link is not valid any more. Please ask the sender for a new link.",
+    )
     response.headers.update(PRIVATE)
     return response
 
@@ -44,16 +49,10 @@ def _lookup(token: str, request: Request, app: AppDep, *, record_view: bool) -> 
         raise NotFound("no such invoice link", field="token")
     staff = not record_view or session_user(request) is not None
     ua = request.headers.get("user-agent")
-    try:
-        inv = portal.view_invoice(token, user_agent=ua, method=request.method, staff=staff,
-                                  uow=app.uow(), clock=app.clock)
-    except InvalidTransition:
-        # a void (or draft) invoice cannot become "viewed": show it without recording
-        inv = portal.view_invoice(token, user_agent=ua, method=request.method, staff=True,
-                                  uow=app.uow(), clock=app.clock)
-    if inv.status is InvoiceStatus.DRAFT:
-        raise NotFound("drafts are not shown to clients", field="token")
-    return inv
+    # the service hides drafts (NotFound) and never marks a void invoice viewed
+    return portal.view_invoice(
+        token, user_agent=ua, method=request.method, staff=staff, uow=app.uow(), clock=app.clock
+    )
 
 
 @router.api_route("/portal/invoices/{token}", methods=["GET", "HEAD"])
@@ -66,11 +65,19 @@ def invoice_view(token: str, request: Request, app: AppDep) -> Response:
         entity = uow.entities.get(inv.entity_id or 0)
         client = uow.clients.get(inv.client_id or 0)
     today = business_today(app.clock.now(), entity)
-    return render(request, "portal.html", {
-        "inv": inv, "doc": invoice_document(inv, entity, client.language),
-        "overdue": inv.is_overdue(today), "settled": inv.status is InvoiceStatus.PAID,
-        "void": inv.status is InvoiceStatus.VOID, "pdf_url": f"/portal/invoices/{token}/pdf",
-    }, headers=PRIVATE)
+    return render(
+        request,
+        "portal.html",
+        {
+            "inv": inv,
+            "doc": invoice_document(inv, entity, client.language),
+            "overdue": inv.is_overdue(today),
+            "settled": inv.status is InvoiceStatus.PAID,
+            "void": inv.status is InvoiceStatus.VOID,
+            "pdf_url": f"/portal/invoices/{token}/pdf",
+        },
+        headers=PRIVATE,
+    )
 
 
 @router.api_route("/portal/invoices/{token}/pdf", methods=["GET", "HEAD"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +21,7 @@ from ...services.ports import ClientRecord, InvoiceSummary
 from .overview import summary_overdue
 
 StatusName = Literal["draft", "issued", "sent", "viewed", "partially_paid", "paid", "void"]
+KindName = Literal["invoice", "credit_note"]
 
 
 def money_text(amount: Decimal, currency: str) -> str:
@@ -39,7 +40,7 @@ class InvoiceSummaryOut(_Out):
     client_id: int
     client_name: str
     status: StatusName
-    kind: Literal["invoice", "credit_note"]
+    kind: KindName
     currency: str = Field(examples=["EUR"])
     total: str = Field(description="gross total, exact decimal", examples=["5355.00"])
     paid: str = Field(examples=["0.00"])
@@ -51,18 +52,29 @@ class InvoiceSummaryOut(_Out):
 
     @classmethod
     def of(cls, s: InvoiceSummary, today: date) -> InvoiceSummaryOut:
-        return cls(id=s.id, number=s.number, client_id=s.client_id, client_name=s.client_name,
-                   status=s.status, kind=s.kind, currency=s.currency,  # type: ignore[arg-type]
-                   total=money_text(s.gross, s.currency), paid=money_text(s.paid, s.currency),
-                   balance=money_text(s.balance, s.currency), issue_date=s.issue_date,
-                   due_date=s.due_date, overdue=summary_overdue(s, today),
-                   hold_reason=s.hold_reason)
+        return cls(
+            id=s.id,
+            number=s.number,
+            client_id=s.client_id,
+            client_name=s.client_name,
+            status=cast(StatusName, s.status),
+            kind=cast(KindName, s.kind),
+            currency=s.currency,
+            total=money_text(s.gross, s.currency),
+            paid=money_text(s.paid, s.currency),
+            balance=money_text(s.balance, s.currency),
+            issue_date=s.issue_date,
+            due_date=s.due_date,
+            overdue=summary_overdue(s, today),
+            hold_reason=s.hold_reason,
+        )
 
 
 class InvoicePage(_Out):
     items: list[InvoiceSummaryOut]
-    next_cursor: str | None = Field(description="pass as `after` for the next page; null at "
-                                                "the end")
+    next_cursor: str | None = Field(
+        description="pass as `after` for the next page; null at the end"
+    )
 
 
 class AddressOut(_Out):
@@ -84,11 +96,22 @@ class PartyOut(_Out):
     @classmethod
     def of(cls, p: Party) -> PartyOut:
         a = p.address
-        return cls(name=p.name, country=p.country, tax_id=p.tax_id, emails=list(p.emails),
-                   is_business=p.is_business,
-                   address=AddressOut(lines=list(a.lines), city=a.city,
-                                      postal_code=a.postal_code, country=a.country,
-                                      subdivision=a.subdivision) if a else None)
+        return cls(
+            name=p.name,
+            country=p.country,
+            tax_id=p.tax_id,
+            emails=list(p.emails),
+            is_business=p.is_business,
+            address=AddressOut(
+                lines=list(a.lines),
+                city=a.city,
+                postal_code=a.postal_code,
+                country=a.country,
+                subdivision=a.subdivision,
+            )
+            if a
+            else None,
+        )
 
 
 class TaxOut(_Out):
@@ -134,9 +157,15 @@ class PaymentOut(_Out):
     @classmethod
     def of(cls, row: dict[str, Any]) -> PaymentOut:
         c = row["currency"]
-        return cls(id=row["id"], amount=money_text(row["amount"], c),
-                   applied=money_text(row["applied"], c), currency=c, method=row["method"],
-                   reference=row["reference"], received_at=row["received_at"])
+        return cls(
+            id=row["id"],
+            amount=money_text(row["amount"], c),
+            applied=money_text(row["applied"], c),
+            currency=c,
+            method=row["method"],
+            reference=row["reference"],
+            received_at=row["received_at"],
+        )
 
 
 class InvoiceOut(InvoiceSummaryOut):
@@ -157,58 +186,93 @@ class InvoiceOut(InvoiceSummaryOut):
     void_reason: str | None
 
     @classmethod
-    def from_invoice(cls, inv: Invoice, client_name: str, payments: list[dict[str, Any]],
-                     today: date) -> InvoiceOut:
+    def from_invoice(
+        cls, inv: Invoice, client_name: str, payments: list[dict[str, Any]], today: date
+    ) -> InvoiceOut:
         c = inv.currency
         totals = inv.totals()
 
         def tax(t: Any) -> TaxOut:
-            return TaxOut(category=t.category.value, rate=str(t.rate.normalize()),
-                          label=t.label)
+            return TaxOut(category=t.category.value, rate=str(t.rate.normalize()), label=t.label)
 
         return cls(
-            id=inv.id or 0, number=inv.number, client_id=inv.client_id or 0,
-            client_name=client_name, status=inv.status.value,  # type: ignore[arg-type]
-            kind=inv.kind.value, currency=c,  # type: ignore[arg-type]
-            total=money_text(totals.gross.amount, c), paid=money_text(inv.amount_paid, c),
-            balance=money_text(inv.balance.amount, c), issue_date=inv.issue_date,
-            due_date=inv.due_date, overdue=inv.is_overdue(today), hold_reason=inv.hold_reason,
-            seller=PartyOut.of(inv.seller), buyer=PartyOut.of(inv.buyer),
-            buyer_reference=inv.buyer_reference, terms=inv.terms.code,
-            lines=[LineOut(description=ln.description, quantity=str(ln.quantity.normalize()),
-                           unit=ln.unit, unit_price=str(ln.unit_price), tax=tax(ln.tax),
-                           net=money_text(ln.net(c), c), period_start=ln.period_start,
-                           period_end=ln.period_end) for ln in inv.lines],
-            tax_summary=[TaxSummaryOut(tax=tax(b.tax), taxable=money_text(b.taxable, c),
-                                       amount=money_text(b.amount, c))
-                         for b in totals.breakdown],
-            totals=TotalsOut(net=money_text(totals.net.amount, c),
-                             tax=money_text(totals.tax.amount, c),
-                             gross=money_text(totals.gross.amount, c),
-                             paid=money_text(inv.amount_paid, c),
-                             balance=money_text(inv.balance.amount, c)),
-            notes=inv.legal_notes(), payments=[PaymentOut.of(p) for p in payments],
-            issued_at=inv.issued_at, sent_at=inv.sent_at, viewed_at=inv.viewed_at,
-            paid_at=inv.paid_at, voided_at=inv.voided_at, void_reason=inv.void_reason,
+            id=inv.id or 0,
+            number=inv.number,
+            client_id=inv.client_id or 0,
+            client_name=client_name,
+            status=cast(StatusName, inv.status.value),
+            kind=inv.kind.value,
+            currency=c,
+            total=money_text(totals.gross.amount, c),
+            paid=money_text(inv.amount_paid, c),
+            balance=money_text(inv.balance.amount, c),
+            issue_date=inv.issue_date,
+            due_date=inv.due_date,
+            overdue=inv.is_overdue(today),
+            hold_reason=inv.hold_reason,
+            seller=PartyOut.of(inv.seller),
+            buyer=PartyOut.of(inv.buyer),
+            buyer_reference=inv.buyer_reference,
+            terms=inv.terms.code,
+            lines=[
+                LineOut(
+                    description=ln.description,
+                    quantity=str(ln.quantity.normalize()),
+                    unit=ln.unit,
+                    unit_price=str(ln.unit_price),
+                    tax=tax(ln.tax),
+                    net=money_text(ln.net(c), c),
+                    period_start=ln.period_start,
+                    period_end=ln.period_end,
+                )
+                for ln in inv.lines
+            ],
+            tax_summary=[
+                TaxSummaryOut(
+                    tax=tax(b.tax), taxable=money_text(b.taxable, c), amount=money_text(b.amount, c)
+                )
+                for b in totals.breakdown
+            ],
+            totals=TotalsOut(
+                net=money_text(totals.net.amount, c),
+                tax=money_text(totals.tax.amount, c),
+                gross=money_text(totals.gross.amount, c),
+                paid=money_text(inv.amount_paid, c),
+                balance=money_text(inv.balance.amount, c),
+            ),
+            notes=inv.legal_notes(),
+            payments=[PaymentOut.of(p) for p in payments],
+            issued_at=inv.issued_at,
+            sent_at=inv.sent_at,
+            viewed_at=inv.viewed_at,
+            paid_at=inv.paid_at,
+            voided_at=inv.voided_at,
+            void_reason=inv.void_reason,
         )
 
 
 # -- commands -------------------------------------------------------------------------------
 class VoidIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=500,
-                        examples=["issued to the wrong client; replaced by INV-2026-000014"])
+    reason: str = Field(
+        min_length=1,
+        max_length=500,
+        examples=["issued to the wrong client; replaced by INV-2026-000014"],
+    )
 
 
 class PaymentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: str = Field(max_length=40, description="exact decimal as a string",
-                        examples=["1500.00"])
-    currency: str | None = Field(None, min_length=3, max_length=3,
-                                 description="defaults to the invoice's currency")
+    amount: str = Field(
+        max_length=40, description="exact decimal as a string", examples=["1500.00"]
+    )
+    currency: str | None = Field(
+        None, min_length=3, max_length=3, description="defaults to the invoice's currency"
+    )
     received_at: datetime | None = Field(None, description="timezone-aware; defaults to now")
-    method: str = Field("manual", min_length=1, max_length=30,
-                        examples=["bank_transfer", "card", "manual"])
+    method: str = Field(
+        "manual", min_length=1, max_length=30, examples=["bank_transfer", "card", "manual"]
+    )
     reference: str | None = Field(None, max_length=200)
 
 
@@ -219,16 +283,21 @@ class PaymentResultOut(_Out):
     balance: str
     credited: str = Field(description="the part above the open balance, kept as client credit")
     currency: str
-    duplicate: bool = Field(description="true when this Idempotency-Key was seen before and "
-                                        "nothing new was recorded")
+    duplicate: bool = Field(
+        description="true when this Idempotency-Key was seen before and nothing new was recorded"
+    )
 
     @classmethod
     def of(cls, invoice_id: int, currency: str, o: PaymentOutcome) -> PaymentResultOut:
-        return cls(payment_id=o.payment_id, invoice_id=invoice_id,
-                   invoice_status=o.invoice_status,  # type: ignore[arg-type]
-                   balance=money_text(o.balance, currency),
-                   credited=money_text(o.credited, currency), currency=currency,
-                   duplicate=o.duplicate)
+        return cls(
+            payment_id=o.payment_id,
+            invoice_id=invoice_id,
+            invoice_status=cast(StatusName, o.invoice_status),
+            balance=money_text(o.balance, currency),
+            credited=money_text(o.credited, currency),
+            currency=currency,
+            duplicate=o.duplicate,
+        )
 
 
 # -- clients --------------------------------------------------------------------------------
@@ -250,10 +319,21 @@ class ClientOut(_Out):
     @classmethod
     def of(cls, c: ClientRecord, missing: list[str]) -> ClientOut:
         p = PartyOut.of(c.party)
-        return cls(id=c.id, entity_id=c.entity_id, name=p.name, country=p.country,
-                   tax_id=p.tax_id, emails=p.emails, is_business=p.is_business,
-                   currency=c.currency, terms=c.terms.code, language=c.language,
-                   address=p.address, billing_data_complete=not missing, missing=missing)
+        return cls(
+            id=c.id,
+            entity_id=c.entity_id,
+            name=p.name,
+            country=p.country,
+            tax_id=p.tax_id,
+            emails=p.emails,
+            is_business=p.is_business,
+            currency=c.currency,
+            terms=c.terms.code,
+            language=c.language,
+            address=p.address,
+            billing_data_complete=not missing,
+            missing=missing,
+        )
 
 
 class ClientList(_Out):
@@ -275,5 +355,6 @@ class Problem(_Out):
     detail: str = Field(examples=["'abc' is not a number"])
     code: str = Field(description="stable, snake_case", examples=["invalid_value"])
     field: str | None = Field(None, description="the input at fault", examples=["amount"])
-    errors: list[FieldProblem] | None = Field(None, description="every invalid field, for "
-                                                                "request validation errors")
+    errors: list[FieldProblem] | None = Field(
+        None, description="every invalid field, for request validation errors"
+    )
