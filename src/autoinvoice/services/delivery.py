@@ -16,16 +16,19 @@ Message-ID, which receiving systems use to recognise a duplicate).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from email.headerregistry import Address
 from typing import Any
 
-from ..domain.invoice import InvoiceStatus
+from ..domain.invoice import Invoice, InvoiceStatus
 from .documents import invoice_document
 from .ports import (
     Attachment,
+    ClientRecord,
     Clock,
     DocumentRenderer,
     EmailTemplates,
+    EntityRecord,
     Job,
     Mailer,
     OutgoingEmail,
@@ -45,10 +48,62 @@ def portal_url(config: DeliveryConfig, token: str) -> str:
     return f"{config.base_url.rstrip('/')}/portal/invoices/{token}"
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    invoice: Invoice
+    entity: EntityRecord
+    client: ClientRecord
+    pdf: bytes | None
+    token: str
+
+
 def deliver_invoice(job: Job, *, uow: UnitOfWork, clock: Clock, worker: str,
                     renderer: DocumentRenderer, mailer: Mailer, templates: EmailTemplates,
                     config: DeliveryConfig) -> None:
     invoice_id = int(job.payload["invoice_id"])
+    loaded = _load(invoice_id, job, uow=uow, clock=clock, worker=worker)
+    if loaded is None:
+        return
+    inv = loaded.invoice
+    fresh_pdf = None
+    if loaded.pdf is None:  # rendered once; a retry reuses the stored document
+        fresh_pdf = renderer.render(invoice_document(inv, loaded.entity, loaded.client.language))
+    email = _compose(loaded, fresh_pdf or loaded.pdf or b"", templates=templates, config=config,
+                     now=clock.now())
+    with uow:
+        if fresh_pdf is not None:
+            uow.documents.put(invoice_id, "pdf", fresh_pdf, clock.now())
+        msg = uow.messages.start(message_id=email.message_id, invoice_id=invoice_id,
+                                 job_id=job.id, recipients=list(email.to),
+                                 subject=email.subject, at=clock.now())
+        uow.commit()
+    accepted = None
+    if msg.status != "sent":
+        accepted = _send(email, invoice_id, uow=uow, clock=clock, worker=worker, mailer=mailer)
+    try:
+        with uow:
+            if accepted is not None:
+                uow.messages.mark(email.message_id, "sent", accepted, clock.now())
+            current = uow.invoices.get(invoice_id, for_update=True)
+            if current.status is not InvoiceStatus.VOID:
+                current.mark_sent(clock.now())
+                uow.invoices.save(current)
+            uow.audit.record(at=clock.now(), actor=worker, action="invoice.sent",
+                             subject_type="invoice", subject_id=invoice_id,
+                             detail={"message_id": email.message_id, "to": list(email.to)})
+            uow.outbox.complete(job.id, worker, clock.now())
+            uow.commit()
+    except Exception:
+        if accepted is not None:  # keep the "sent" mark, so the retry does not send again
+            with uow:
+                uow.messages.mark(email.message_id, "sent", accepted, clock.now())
+                uow.commit()
+        raise
+
+
+def _load(invoice_id: int, job: Job, *, uow: UnitOfWork, clock: Clock,
+          worker: str) -> _Loaded | None:
+    """Read what delivery needs; None (job done) when the invoice is not to be sent."""
     with uow:
         inv = uow.invoices.get(invoice_id)
         if inv.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
@@ -57,66 +112,54 @@ def deliver_invoice(job: Job, *, uow: UnitOfWork, clock: Clock, worker: str,
                              detail={"status": inv.status.value})
             uow.outbox.complete(job.id, worker, clock.now())
             uow.commit()
-            return
-        entity = uow.entities.get(inv.entity_id or 0)
-        client = uow.clients.get(inv.client_id or 0)
-        pdf = uow.documents.get(invoice_id, "pdf")
-        token = uow.invoices.portal_token(invoice_id)
+            return None
+        loaded = _Loaded(inv, uow.entities.get(inv.entity_id or 0),
+                         uow.clients.get(inv.client_id or 0),
+                         uow.documents.get(invoice_id, "pdf"),
+                         uow.invoices.portal_token(invoice_id))
         uow.commit()
-    message_id = f"<invoice-{invoice_id}.{entity.id}@{config.message_domain}>"
-    fresh_pdf = None
-    if pdf is None:
-        pdf = fresh_pdf = renderer.render(invoice_document(inv, entity, client.language))
+    return loaded
+
+
+def _compose(loaded: _Loaded, pdf: bytes, *, templates: EmailTemplates, config: DeliveryConfig,
+             now: datetime) -> OutgoingEmail:
+    inv, entity, client = loaded.invoice, loaded.entity, loaded.client
     recipients = list(inv.buyer.emails) or list(client.party.emails)
     if not recipients:
         recipients = [inv.buyer.require_email()]
+    lang = client.language
     context: dict[str, Any] = {
-        "invoice": {"number": inv.number, "total": inv.gross.format(client.language),
+        "invoice": {"number": inv.number, "total": inv.gross.format(lang),
                     "due_date": inv.due_date.isoformat() if inv.due_date else "",
-                    "currency": inv.currency, "balance": inv.balance.format(client.language)},
+                    "currency": inv.currency, "balance": inv.balance.format(lang)},
         "client": {"name": inv.buyer.name, "contact_name": None},
         "seller": {"name": entity.party.name, "email": entity.email},
-        "portal_url": portal_url(config, token),
+        "portal_url": portal_url(config, loaded.token),
     }
     subject, text, html = templates.render_email("invoice_email", context)
-    to = (config.sandbox_to,) if config.sandbox_to else tuple(recipients)
-    email = OutgoingEmail(
-        message_id=message_id, to=to,
+    sandboxed = (("X-Autoinvoice-Intended-To", ", ".join(recipients)),)
+    return OutgoingEmail(
+        message_id=f"<invoice-{inv.id}.{entity.id}@{config.message_domain}>",
+        to=(config.sandbox_to,) if config.sandbox_to else tuple(recipients),
         sender=str(Address(display_name=entity.party.name, addr_spec=entity.email)),
         subject=subject, text_body=text, html_body=html, reply_to=entity.email,
         attachments=(Attachment(f"{inv.number}.pdf", pdf, "application/pdf"),),
         headers=(("X-Autoinvoice-Invoice", inv.number or ""),
-                 *((("X-Autoinvoice-Intended-To", ", ".join(recipients)),)
-                   if config.sandbox_to else ())),
-        date=clock.now(),
+                 *(sandboxed if config.sandbox_to else ())),
+        date=now,
     )
-    with uow:
-        if fresh_pdf is not None and uow.documents.get(invoice_id, "pdf") is None:
-            uow.documents.put(invoice_id, "pdf", fresh_pdf, clock.now())
-        msg = uow.messages.start(message_id=message_id, invoice_id=invoice_id, job_id=job.id,
-                                 recipients=list(to), subject=subject, at=clock.now())
-        uow.commit()
-    if msg.status != "sent":
-        try:
-            result = mailer.send(email)
-        except PermanentMailError as exc:
-            with uow:
-                uow.messages.mark(message_id, "failed", exc.message, clock.now())
-                uow.audit.record(at=clock.now(), actor=worker, action="delivery.failed",
-                                 subject_type="invoice", subject_id=invoice_id,
-                                 detail={"reason": str(exc), "to": list(to)})
-                uow.commit()
-            raise
+
+
+def _send(email: OutgoingEmail, invoice_id: int, *, uow: UnitOfWork, clock: Clock, worker: str,
+          mailer: Mailer) -> str:
+    """Send; on a permanent refusal log the message failed and alert, then re-raise."""
+    try:
+        return mailer.send(email).detail
+    except PermanentMailError as exc:
         with uow:
-            uow.messages.mark(message_id, "sent", result.detail, clock.now())
+            uow.messages.mark(email.message_id, "failed", exc.message, clock.now())
+            uow.audit.record(at=clock.now(), actor=worker, action="delivery.failed",
+                             subject_type="invoice", subject_id=invoice_id,
+                             detail={"reason": str(exc), "to": list(email.to)})
             uow.commit()
-    with uow:
-        inv = uow.invoices.get(invoice_id, for_update=True)
-        if inv.status is not InvoiceStatus.VOID:
-            inv.mark_sent(clock.now())
-            uow.invoices.save(inv)
-        uow.audit.record(at=clock.now(), actor=worker, action="invoice.sent",
-                         subject_type="invoice", subject_id=invoice_id,
-                         detail={"message_id": message_id, "to": list(to)})
-        uow.outbox.complete(job.id, worker, clock.now())
-        uow.commit()
+        raise

@@ -7,6 +7,7 @@ port says so.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
@@ -39,6 +40,7 @@ from .codec import (
     tax_from_json,
     tax_to_json,
 )
+from .upsert import insert_ignore
 
 
 class _Repo:
@@ -320,10 +322,10 @@ class SqlDocuments(_Repo):
             t.documents.c.invoice_id == invoice_id, t.documents.c.kind == kind)).scalar()
 
     def put(self, invoice_id: int, kind: str, content: bytes, at: datetime) -> None:
-        import hashlib
-        self.conn.execute(insert(t.documents).values(
-            invoice_id=invoice_id, kind=kind, content=content,
-            sha256=hashlib.sha256(content).hexdigest(), created_at=at))
+        # the first stored document wins: an issued invoice's PDF is never replaced
+        insert_ignore(self.conn, t.documents, ["invoice_id", "kind"], invoice_id=invoice_id,
+                       kind=kind, content=content, sha256=hashlib.sha256(content).hexdigest(),
+                       created_at=at)
 
 
 class SqlPayments(_Repo):
