@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..bootstrap import App, build
@@ -54,8 +55,8 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except (DomainError, ServiceError) as exc:
-        where = f" [{exc.field}]" if exc.field else ""
-        err.print(f"[red]error{where}:[/red] {exc.message}")
+        where = escape(f" [{exc.field}]") if exc.field else ""
+        err.print(f"[red]error{where}:[/red] {escape(exc.message)}")
         raise typer.Exit(2) from None
 
 
@@ -294,9 +295,12 @@ def payments_record(
         if received:
             try:
                 when = datetime.fromisoformat(received)
-            except ValueError:
-                raise InvalidDate(f"{received!r} is not an ISO 8601 date-time",
+            except ValueError as exc:
+                raise InvalidDate(f"{received!r} is not a valid ISO 8601 date-time ({exc})",
                                   field="received") from None
+            if when.tzinfo is None:
+                raise InvalidDate(f"{received!r} has no UTC offset, e.g. +01:00",
+                                  field="received")
         res = record_payment(RecordPayment(_find(app, ref), amount, currency, when,
                                            reference=reference, idempotency_key=key),
                              uow=app.uow(), clock=app.clock, actor="cli")
