@@ -18,7 +18,7 @@ from .adapters.db.migrate import upgrade
 from .adapters.db.unit_of_work import SqlUnitOfWork
 from .adapters.passwords import Argon2Hasher
 from .config import Settings
-from .services.delivery import DeliveryConfig, deliver_invoice
+from .services.delivery import DeliveryConfig, deliver_invoices
 from .services.invoicing import DELIVER
 from .services.jobs import Handler
 from .services.ports import Clock, DocumentRenderer, EmailTemplates, Mailer
@@ -75,7 +75,7 @@ class App:
 
     def handlers(self, worker: str) -> dict[str, Handler]:
         return {
-            DELIVER: partial(deliver_invoice, uow=self.uow(), clock=self.clock, worker=worker,
+            DELIVER: partial(deliver_invoices, uow=self.uow(), clock=self.clock, worker=worker,
                              renderer=self.renderer, mailer=self.mailer,
                              templates=self.templates, config=self.delivery_config),
         }

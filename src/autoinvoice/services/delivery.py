@@ -1,12 +1,17 @@
-"""Delivering an issued invoice: render its PDF once, email it, mark it sent.
+"""Delivering issued invoices: render each PDF once, email it, mark it sent.
 
-Runs as the ``deliver_invoice`` job, in three short transactions so no lock is held while
-Typst renders or the SMTP server answers:
+Runs as the ``deliver_invoice`` job, for a batch of claimed jobs at a time, in three short
+transactions per batch (not per invoice), so no lock is held while Typst renders or the
+SMTP server answers, and the database sees a handful of statements per invoice:
 
-1. read the invoice, its parties and any stored PDF; render the PDF if there is none;
-2. store the PDF (issued documents are kept, never re-rendered) and log the message as
+1. read the invoices, their parties and any stored PDFs; render the PDFs that are missing;
+2. store the PDFs (issued documents are kept, never re-rendered) and log each message as
    ``sending`` under its stable Message-ID;
-3. send; then mark the message ``sent``, the invoice ``sent`` and the job done together.
+3. send each; then mark the messages ``sent``, the invoices ``sent`` and the jobs done
+   together.
+
+A failure of one invoice (a refused address, a temporary SMTP error) is returned for that
+job alone; the rest of the batch goes on.
 
 A message already logged as ``sent`` is not sent again (a retry after step 3's send but
 before its commit is the one window SMTP cannot close; the retry then carries the same
@@ -49,81 +54,85 @@ def portal_url(config: DeliveryConfig, token: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Loaded:
+class _Delivery:
+    job: Job
     invoice: Invoice
-    entity: EntityRecord
-    client: ClientRecord
-    pdf: bytes | None
-    token: str
+    email: OutgoingEmail
+    pdf: bytes | None = None  # freshly rendered, to be stored
 
 
-def deliver_invoice(job: Job, *, uow: UnitOfWork, clock: Clock, worker: str,
-                    renderer: DocumentRenderer, mailer: Mailer, templates: EmailTemplates,
-                    config: DeliveryConfig) -> None:
-    invoice_id = int(job.payload["invoice_id"])
-    loaded = _load(invoice_id, job, uow=uow, clock=clock, worker=worker)
-    if loaded is None:
-        return
-    inv = loaded.invoice
-    fresh_pdf = None
-    if loaded.pdf is None:  # rendered once; a retry reuses the stored document
-        fresh_pdf = renderer.render(invoice_document(inv, loaded.entity, loaded.client.language))
-    email = _compose(loaded, fresh_pdf or loaded.pdf or b"", templates=templates, config=config,
-                     now=clock.now())
+def deliver_invoices(jobs: list[Job], *, uow: UnitOfWork, clock: Clock, worker: str,
+                     renderer: DocumentRenderer, mailer: Mailer, templates: EmailTemplates,
+                     config: DeliveryConfig) -> dict[int, Exception]:
+    """Deliver the invoices of ``jobs``; return the jobs that failed, with their errors."""
+    failures: dict[int, Exception] = {}
+    deliveries = _prepare(jobs, failures, uow=uow, clock=clock, worker=worker,
+                          renderer=renderer, templates=templates, config=config)
+    if not deliveries:
+        return failures
     with uow:
-        if fresh_pdf is not None:
-            uow.documents.put(invoice_id, "pdf", fresh_pdf, clock.now())
-        msg = uow.messages.start(message_id=email.message_id, invoice_id=invoice_id,
-                                 job_id=job.id, recipients=list(email.to),
-                                 subject=email.subject, at=clock.now())
+        statuses = {}
+        for d in deliveries:
+            if d.pdf is not None:
+                uow.documents.put(d.invoice.id or 0, "pdf", d.pdf, clock.now())
+            statuses[d.job.id] = uow.messages.start(
+                message_id=d.email.message_id, invoice_id=d.invoice.id, job_id=d.job.id,
+                recipients=list(d.email.to), subject=d.email.subject, at=clock.now()).status
         uow.commit()
-    accepted = None
-    if msg.status != "sent":
-        accepted = _send(email, invoice_id, uow=uow, clock=clock, worker=worker, mailer=mailer)
-    try:
-        with uow:
-            if accepted is not None:
-                uow.messages.mark(email.message_id, "sent", accepted, clock.now())
-            current = uow.invoices.get(invoice_id, for_update=True)
-            if current.status is not InvoiceStatus.VOID:
-                current.mark_sent(clock.now())
-                uow.invoices.save(current)
-            uow.audit.record(at=clock.now(), actor=worker, action="invoice.sent",
-                             subject_type="invoice", subject_id=invoice_id,
-                             detail={"message_id": email.message_id, "to": list(email.to)})
-            uow.outbox.complete(job.id, worker, clock.now())
-            uow.commit()
-    except Exception:
-        if accepted is not None:  # keep the "sent" mark, so the retry does not send again
-            with uow:
-                uow.messages.mark(email.message_id, "sent", accepted, clock.now())
-                uow.commit()
-        raise
+    accepted: dict[int, str | None] = {}
+    for d in deliveries:
+        if statuses[d.job.id] == "sent":
+            accepted[d.job.id] = None  # went out before a crash; do not send again
+            continue
+        try:
+            accepted[d.job.id] = _send(d, uow=uow, clock=clock, worker=worker, mailer=mailer)
+        except Exception as exc:  # noqa: BLE001 — reported for this job alone
+            failures[d.job.id] = exc
+    _finish([d for d in deliveries if d.job.id in accepted], accepted, uow=uow, clock=clock,
+            worker=worker)
+    return failures
 
 
-def _load(invoice_id: int, job: Job, *, uow: UnitOfWork, clock: Clock,
-          worker: str) -> _Loaded | None:
-    """Read what delivery needs; None (job done) when the invoice is not to be sent."""
+def _prepare(jobs: list[Job], failures: dict[int, Exception], *, uow: UnitOfWork,
+             clock: Clock, worker: str, renderer: DocumentRenderer, templates: EmailTemplates,
+             config: DeliveryConfig) -> list[_Delivery]:
+    by_invoice = {int(j.payload["invoice_id"]): j for j in jobs}
     with uow:
-        inv = uow.invoices.get(invoice_id)
-        if inv.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
+        invoices = uow.invoices.get_many(list(by_invoice))
+        skip = [j for i, j in by_invoice.items()
+                if i not in invoices or invoices[i].status in (InvoiceStatus.DRAFT,
+                                                               InvoiceStatus.VOID)]
+        for job in skip:  # voided (or deleted) before it went out: nothing to send
             uow.audit.record(at=clock.now(), actor=worker, action="delivery.skipped",
-                             subject_type="invoice", subject_id=invoice_id,
-                             detail={"status": inv.status.value})
+                             subject_type="invoice", subject_id=job.payload["invoice_id"])
             uow.outbox.complete(job.id, worker, clock.now())
-            uow.commit()
-            return None
-        loaded = _Loaded(inv, uow.entities.get(inv.entity_id or 0),
-                         uow.clients.get(inv.client_id or 0),
-                         uow.documents.get(invoice_id, "pdf"),
-                         uow.invoices.portal_token(invoice_id))
+        live = {i: inv for i, inv in invoices.items() if by_invoice[i] not in skip}
+        clients = uow.clients.get_many([inv.client_id or 0 for inv in live.values()])
+        entities = {e: uow.entities.get(e) for e in {c.entity_id for c in clients.values()}}
+        pdfs = uow.documents.get_many(list(live), "pdf")
+        tokens = uow.invoices.portal_tokens(list(live))
         uow.commit()
-    return loaded
+    out = []
+    for inv_id, inv in live.items():
+        job = by_invoice[inv_id]
+        client = clients[inv.client_id or 0]
+        entity = entities[client.entity_id]
+        try:
+            fresh = None
+            if inv_id not in pdfs:  # rendered once; a retry reuses the stored document
+                fresh = renderer.render(invoice_document(inv, entity, client.language))
+            email = _compose(inv, entity, client, tokens[inv_id], fresh or pdfs[inv_id],
+                             templates=templates, config=config, now=clock.now())
+        except Exception as exc:  # noqa: BLE001 — reported for this job alone
+            failures[job.id] = exc
+            continue
+        out.append(_Delivery(job, inv, email, fresh))
+    return out
 
 
-def _compose(loaded: _Loaded, pdf: bytes, *, templates: EmailTemplates, config: DeliveryConfig,
+def _compose(inv: Invoice, entity: EntityRecord, client: ClientRecord, token: str, pdf: bytes,
+             *, templates: EmailTemplates, config: DeliveryConfig,
              now: datetime) -> OutgoingEmail:
-    inv, entity, client = loaded.invoice, loaded.entity, loaded.client
     recipients = list(inv.buyer.emails) or list(client.party.emails)
     if not recipients:
         recipients = [inv.buyer.require_email()]
@@ -134,7 +143,7 @@ def _compose(loaded: _Loaded, pdf: bytes, *, templates: EmailTemplates, config: 
                     "currency": inv.currency, "balance": inv.balance.format(lang)},
         "client": {"name": inv.buyer.name, "contact_name": None},
         "seller": {"name": entity.party.name, "email": entity.email},
-        "portal_url": portal_url(config, loaded.token),
+        "portal_url": portal_url(config, token),
     }
     subject, text, html = templates.render_email("invoice_email", context)
     sandboxed = (("X-Autoinvoice-Intended-To", ", ".join(recipients)),)
@@ -150,16 +159,47 @@ def _compose(loaded: _Loaded, pdf: bytes, *, templates: EmailTemplates, config: 
     )
 
 
-def _send(email: OutgoingEmail, invoice_id: int, *, uow: UnitOfWork, clock: Clock, worker: str,
-          mailer: Mailer) -> str:
+def _send(d: _Delivery, *, uow: UnitOfWork, clock: Clock, worker: str, mailer: Mailer) -> str:
     """Send; on a permanent refusal log the message failed and alert, then re-raise."""
     try:
-        return mailer.send(email).detail
+        return mailer.send(d.email).detail
     except PermanentMailError as exc:
         with uow:
-            uow.messages.mark(email.message_id, "failed", exc.message, clock.now())
+            uow.messages.mark(d.email.message_id, "failed", exc.message, clock.now())
             uow.audit.record(at=clock.now(), actor=worker, action="delivery.failed",
-                             subject_type="invoice", subject_id=invoice_id,
-                             detail={"reason": str(exc), "to": list(email.to)})
+                             subject_type="invoice", subject_id=d.invoice.id,
+                             detail={"reason": str(exc), "to": list(d.email.to)})
+            uow.commit()
+        raise
+
+
+def _finish(done: list[_Delivery], accepted: dict[int, str | None], *, uow: UnitOfWork,
+            clock: Clock, worker: str) -> None:
+    """Mark messages and invoices sent and the jobs done, in one transaction."""
+    if not done:
+        return
+    now = clock.now()
+    try:
+        with uow:
+            for d in done:
+                if accepted[d.job.id] is not None:
+                    uow.messages.mark(d.email.message_id, "sent", accepted[d.job.id], now)
+            current = uow.invoices.get_many([d.invoice.id or 0 for d in done], for_update=True)
+            for d in done:
+                inv = current[d.invoice.id or 0]
+                if inv.status is not InvoiceStatus.VOID:
+                    inv.mark_sent(now)
+                    uow.invoices.save(inv)
+                uow.audit.record(at=now, actor=worker, action="invoice.sent",
+                                 subject_type="invoice", subject_id=inv.id,
+                                 detail={"message_id": d.email.message_id,
+                                         "to": list(d.email.to)})
+                uow.outbox.complete(d.job.id, worker, now)
+            uow.commit()
+    except Exception:
+        with uow:  # keep the "sent" marks, so the retries do not send again
+            for d in done:
+                if accepted[d.job.id] is not None:
+                    uow.messages.mark(d.email.message_id, "sent", accepted[d.job.id], now)
             uow.commit()
         raise

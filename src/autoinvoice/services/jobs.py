@@ -17,7 +17,9 @@ from .ports import Clock, Job, PermanentMailError, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Job], None]
+Handler = Callable[[list[Job]], dict[int, Exception]]
+"""Runs a batch of jobs of one kind; returns the failed ones (job id → error). A handler
+completes each successful job itself, in the transaction that stores its effect."""
 PERMANENT_ERRORS: tuple[type[Exception], ...] = (PermanentMailError,)
 
 
@@ -33,12 +35,31 @@ def run_jobs_once(*, uow: UnitOfWork, clock: Clock, worker: str,
     with uow:
         jobs = uow.outbox.claim(worker, clock.now(), lease_seconds, batch, list(handlers))
         uow.commit()
-    for job in jobs:
+    for kind in dict.fromkeys(j.kind for j in jobs):
+        batch = [j for j in jobs if j.kind == kind]
         try:
-            handlers[job.kind](job)
-        except Exception as exc:
-            _failed(job, exc, uow=uow, clock=clock, worker=worker)
+            failures = handlers[kind](batch)
+        except Exception as exc:  # every failure is recorded and retried
+            failures = {j.id: exc for j in batch}
+        for job in batch:
+            if job.id in failures:
+                _failed(job, failures[job.id], uow=uow, clock=clock, worker=worker)
     return len(jobs)
+
+
+def one_at_a_time(run: Callable[[Job], None]) -> Handler:
+    """Adapt a handler of one job to the batch interface."""
+
+    def handler(jobs: list[Job]) -> dict[int, Exception]:
+        failures: dict[int, Exception] = {}
+        for job in jobs:
+            try:
+                run(job)
+            except Exception as exc:
+                failures[job.id] = exc
+        return failures
+
+    return handler
 
 
 def _failed(job: Job, exc: Exception, *, uow: UnitOfWork, clock: Clock, worker: str) -> None:

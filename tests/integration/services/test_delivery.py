@@ -109,7 +109,7 @@ def test_a_retry_after_the_mail_went_out_does_not_send_it_again(app, smtp, issue
 
     app.mailer.send = send_then_crash  # type: ignore[method-assign]
     with pytest.raises(SystemExit):
-        handlers["deliver_invoice"](job)
+        handlers["deliver_invoice"]([job])
     app.mailer.send = original  # type: ignore[method-assign]
     app.clock.advance(timedelta(seconds=61))
     assert _work(app) == 1
@@ -149,3 +149,22 @@ def test_without_smtp_settings_mail_is_written_to_the_mail_folder(database_url,
     files = list((tmp_path / "mail").glob("*.eml"))
     assert len(files) == 1 and b"INV-2026-000001" in files[0].read_bytes()
     app.engine.dispose()
+
+
+def test_one_refused_address_in_a_batch_does_not_hold_up_the_others(app, smtp) -> None:
+    entity = make_entity(app)
+    good = [make_client(app, entity, name=f"Client {i} AG", emails=(f"ap{i}@ok.example",))
+            for i in range(3)]
+    bad = make_client(app, entity, name="Gone AG", emails=("nobody@gone.example",))
+    ids = [draft_for(app, c) for c in [*good[:2], bad, good[2]]]
+    for inv_id in ids:
+        issue_invoice(inv_id, uow=app.uow(), clock=app.clock, actor="test")
+    smtp.rcpt_replies = {"nobody@gone.example": "550 5.1.1 No such user"}
+    assert _work(app) == 4
+    assert sorted(m.rcpt_tos[0] for m in smtp.wait_for(3)) == [
+        "ap0@ok.example", "ap1@ok.example", "ap2@ok.example"]
+    with app.uow(read_only=True) as uow:
+        statuses = [uow.invoices.get(i).status for i in ids]
+        assert uow.outbox.counts() == {"done": 3, "dead": 1}
+    assert statuses == [InvoiceStatus.SENT, InvoiceStatus.SENT, InvoiceStatus.ISSUED,
+                        InvoiceStatus.SENT]

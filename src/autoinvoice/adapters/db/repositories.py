@@ -243,15 +243,21 @@ class SqlInvoices(_Repo):
         self.conn.execute(delete(t.invoice_lines).where(t.invoice_lines.c.invoice_id == invoice_id))
         self.conn.execute(delete(t.invoices).where(t.invoices.c.id == invoice_id))
 
-    def _load(self, r: Any) -> Invoice:
+    def _lines_of(self, ids: list[int]) -> dict[int, list[InvoiceLine]]:
+        out: dict[int, list[InvoiceLine]] = {i: [] for i in ids}
+        q = (select(t.invoice_lines).where(t.invoice_lines.c.invoice_id.in_(ids))
+             .order_by(t.invoice_lines.c.invoice_id, t.invoice_lines.c.position))
+        for x in self.conn.execute(q):
+            out[x.invoice_id].append(InvoiceLine(
+                description=x.description, quantity=x.quantity, unit_price=x.unit_price,
+                tax=tax_from_json(x.tax), unit=x.unit, period_start=x.period_start,
+                period_end=x.period_end))
+        return out
+
+    def _load(self, r: Any, lines: list[InvoiceLine] | None = None) -> Invoice:
         self._stored_status[r.id] = r.status
-        lines = [
-            InvoiceLine(description=x.description, quantity=x.quantity, unit_price=x.unit_price,
-                        tax=tax_from_json(x.tax), unit=x.unit, period_start=x.period_start,
-                        period_end=x.period_end)
-            for x in self.conn.execute(select(t.invoice_lines).where(
-                t.invoice_lines.c.invoice_id == r.id).order_by(t.invoice_lines.c.position))
-        ]
+        if lines is None:
+            lines = self._lines_of([r.id])[r.id]
         return Invoice(
             seller=party_from_json(r.seller), buyer=party_from_json(r.buyer), currency=r.currency,
             terms=PaymentTerms.parse(r.terms), lines=lines, status=InvoiceStatus(r.status),
@@ -263,6 +269,22 @@ class SqlInvoices(_Repo):
             contract_id=r.contract_id, series_id=r.series_id, source_key=r.source_key,
             hold_reason=r.hold_reason, created_at=r.created_at,
         )
+
+    def get_many(self, ids: Sequence[int], *, for_update: bool = False) -> dict[int, Invoice]:
+        wanted = sorted(set(ids))  # a fixed order: row locks taken in id order cannot deadlock
+        if not wanted:
+            return {}
+        q = select(t.invoices).where(t.invoices.c.id.in_(wanted)).order_by(t.invoices.c.id)
+        if for_update:
+            q = q.with_for_update()
+        rows = self.conn.execute(q).all()
+        lines = self._lines_of([r.id for r in rows])
+        return {r.id: self._load(r, lines[r.id]) for r in rows}
+
+    def portal_tokens(self, ids: Sequence[int]) -> dict[int, str]:
+        rows = self.conn.execute(select(t.invoices.c.id, t.invoices.c.portal_token)
+                                 .where(t.invoices.c.id.in_(list(ids))))
+        return {i: tok for i, tok in rows if tok}
 
     def _one(self, where: Any, what: str, for_update: bool = False) -> Invoice:
         q = select(t.invoices).where(where)
@@ -320,6 +342,11 @@ class SqlDocuments(_Repo):
     def get(self, invoice_id: int, kind: str) -> bytes | None:
         return self.conn.execute(select(t.documents.c.content).where(
             t.documents.c.invoice_id == invoice_id, t.documents.c.kind == kind)).scalar()
+
+    def get_many(self, ids: Sequence[int], kind: str) -> dict[int, bytes]:
+        rows = self.conn.execute(select(t.documents.c.invoice_id, t.documents.c.content).where(
+            t.documents.c.invoice_id.in_(list(ids)), t.documents.c.kind == kind))
+        return {i: c for i, c in rows}
 
     def put(self, invoice_id: int, kind: str, content: bytes, at: datetime) -> None:
         # the first stored document wins: an issued invoice's PDF is never replaced
