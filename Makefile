@@ -20,6 +20,8 @@ chromium:
 	@command -v pdftoppm >/dev/null 2>&1 || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null || true)
 
 test: $(STAMP) chromium
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports
 	$(BIN)/pytest
 

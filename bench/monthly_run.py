@@ -13,6 +13,7 @@ moment the run starts) to "email accepted", and each worker's peak RSS.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing as mp
 import os
 import signal
@@ -43,7 +44,7 @@ from autoinvoice.services.invoicing import fire_due_schedules
 from autoinvoice.services.ports import EntityRecord
 from autoinvoice.services.setup import create_entity
 
-console = Console()
+console = Console(width=150)
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
@@ -68,30 +69,77 @@ def _sink(port_q: mp.Queue, count: mp.Value) -> None:  # type: ignore[type-arg]
 
 def _seed(url: str, n: int, data_dir: Path) -> None:
     app = build(Settings(data_dir=data_dir, database_url=url), clock=SystemClock())
-    seller = Party(name="Nordlicht IT Services GmbH", country="DE", tax_id="DE136695976",
-                   address=Address(("Speicherstadt 12",), "Hamburg", "20457", "DE"))
-    eid = create_entity(EntityRecord(0, seller, "billing@nordlicht.example", "Europe/Berlin",
-                                     "en", {"iban": "DE89370400440532013000",
-                                            "bic": "COBADEFFXXX"}),
-                        NumberSeries("INV-{yyyy}-{seq:06d}", True), uow=app.uow(),
-                        clock=app.clock, actor="bench")
+    seller = Party(
+        name="Nordlicht IT Services GmbH",
+        country="DE",
+        tax_id="DE136695976",
+        address=Address(("Speicherstadt 12",), "Hamburg", "20457", "DE"),
+    )
+    eid = create_entity(
+        EntityRecord(
+            0,
+            seller,
+            "billing@nordlicht.example",
+            "Europe/Berlin",
+            "en",
+            {"iban": "DE89370400440532013000", "bic": "COBADEFFXXX"},
+        ),
+        NumberSeries("INV-{yyyy}-{seq:06d}", True),
+        uow=app.uow(),
+        clock=app.clock,
+        actor="bench",
+    )
     now = datetime.now(UTC)
     due = now.replace(microsecond=0)
     with app.engine.begin() as c:
-        rows = [dict(entity_id=eid, name=f"Client {i:05d} GmbH", country="DE",
-                     address={"lines": [f"Hafenstraße {i % 200 + 1}"], "city": "Hamburg",
-                              "postal_code": "20457", "country": "DE", "subdivision": None},
-                     tax_id="DE811907980", emails=[f"ap{i}@client{i}.example"],
-                     is_business=True, currency="EUR", terms="net:30", language="en",
-                     timezone="Europe/Berlin", created_at=now) for i in range(n)]
+        rows = [
+            dict(
+                entity_id=eid,
+                name=f"Client {i:05d} GmbH",
+                country="DE",
+                address={
+                    "lines": [f"Hafenstraße {i % 200 + 1}"],
+                    "city": "Hamburg",
+                    "postal_code": "20457",
+                    "country": "DE",
+                    "subdivision": None,
+                },
+                tax_id="DE811907980",
+                emails=[f"ap{i}@client{i}.example"],
+                is_business=True,
+                currency="EUR",
+                terms="net:30",
+                language="en",
+                timezone="Europe/Berlin",
+                created_at=now,
+            )
+            for i in range(n)
+        ]
         c.execute(insert(t.clients), rows)
         ids = [r[0] for r in c.execute(select(t.clients.c.id).order_by(t.clients.c.id))]
-        c.execute(insert(t.contracts), [dict(
-            client_id=cid, name="Managed IT retainer", model="retainer", currency="EUR",
-            terms="net:30", tax_kind="standard", description="Managed IT services retainer",
-            amount=Decimal("4500.00") + Decimal(i % 97), rrule="FREQ=MONTHLY;BYMONTHDAY=1",
-            timezone="Europe/Berlin", dtstart="2026-01-01T06:00:00", milestones=[], rates=[],
-            active=True, next_run_at=due) for i, cid in enumerate(ids)])
+        c.execute(
+            insert(t.contracts),
+            [
+                dict(
+                    client_id=cid,
+                    name="Managed IT retainer",
+                    model="retainer",
+                    currency="EUR",
+                    terms="net:30",
+                    tax_kind="standard",
+                    description="Managed IT services retainer",
+                    amount=Decimal("4500.00") + Decimal(i % 97),
+                    rrule="FREQ=MONTHLY;BYMONTHDAY=1",
+                    timezone="Europe/Berlin",
+                    dtstart="2026-01-01T06:00:00",
+                    milestones=[],
+                    rates=[],
+                    active=True,
+                    next_run_at=due,
+                )
+                for i, cid in enumerate(ids)
+            ],
+        )
     app.engine.dispose()
 
 
@@ -118,12 +166,24 @@ def run(kind: str, n: int, workers: int) -> dict[str, object]:
     sink = ctx.Process(target=_sink, args=(port_q, count), daemon=True)
     sink.start()
     port = port_q.get(timeout=30)
-    env = {**os.environ, "AUTOINVOICE_DATABASE_URL": url, "AUTOINVOICE_DATA_DIR": str(tmp),
-           "AUTOINVOICE_SMTP_HOST": "127.0.0.1", "AUTOINVOICE_SMTP_PORT": str(port),
-           "AUTOINVOICE_WORKER_BATCH": "20", "AUTOINVOICE_WORKER_POLL_SECONDS": "0.05"}
-    procs = [subprocess.Popen([sys.executable, "-m", "autoinvoice", "worker", "--name",
-                               f"bench-{i}"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL) for i in range(workers)]
+    env = {
+        **os.environ,
+        "AUTOINVOICE_DATABASE_URL": url,
+        "AUTOINVOICE_DATA_DIR": str(tmp),
+        "AUTOINVOICE_SMTP_HOST": "127.0.0.1",
+        "AUTOINVOICE_SMTP_PORT": str(port),
+        "AUTOINVOICE_WORKER_BATCH": "20",
+        "AUTOINVOICE_WORKER_POLL_SECONDS": "0.05",
+    }
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "autoinvoice", "worker", "--name", f"bench-{i}"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for i in range(workers)
+    ]
     peak = dict.fromkeys(range(workers), 0)
     app = build(Settings(data_dir=tmp, database_url=url), clock=SystemClock())
     t0 = time.monotonic()
@@ -139,16 +199,18 @@ def run(kind: str, n: int, workers: int) -> dict[str, object]:
 
     ticker = threading.Thread(target=tick)
     ticker.start()
-    with Progress(TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed:,}/{task.total:,}"), TimeElapsedColumn(),
-                  console=console) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
         task = progress.add_task("emails accepted", total=n)
         while count.value < n:
             for i, p in enumerate(procs):
-                try:
+                with contextlib.suppress(psutil.Error):
                     peak[i] = max(peak[i], psutil.Process(p.pid).memory_info().rss)
-                except psutil.Error:
-                    pass
             progress.update(task, completed=count.value)
             if any(p.poll() is not None for p in procs):
                 raise SystemExit("a worker died")
@@ -166,7 +228,9 @@ def run(kind: str, n: int, workers: int) -> dict[str, object]:
     app.engine.dispose()
     lat = sorted((s - started).total_seconds() for s in sent)
     return {
-        "db": kind, "invoices": n, "seconds": round(elapsed, 1),
+        "db": kind,
+        "invoices": n,
+        "seconds": round(elapsed, 1),
         "invoices_per_s": round(n / elapsed, 1),
         "issue_phase_s": round(issued_at or 0, 1),
         "p50_s": round(statistics.median(lat), 1),
@@ -183,13 +247,28 @@ def main() -> None:
     args = ap.parse_args()
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     results = [run(k, args.contracts, args.workers) for k in kinds]
-    table = Table("database", "invoices", "seconds", "invoices/s", "issuing done at s",
-                  "p50 due→accepted s", "p99 s", "worker peak RSS MB",
-                  title="monthly retainer run")
+    table = Table(
+        "database",
+        "invoices",
+        "seconds",
+        "invoices/s",
+        "issuing done at s",
+        "p50 due→accepted s",
+        "p99 s",
+        "worker peak RSS MB",
+        title="monthly retainer run",
+    )
     for r in results:
-        table.add_row(str(r["db"]), f"{r['invoices']:,}", str(r["seconds"]),
-                      str(r["invoices_per_s"]), str(r["issue_phase_s"]), str(r["p50_s"]),
-                      str(r["p99_s"]), ", ".join(map(str, r["peak_rss_mb"])))
+        table.add_row(
+            str(r["db"]),
+            f"{r['invoices']:,}",
+            str(r["seconds"]),
+            str(r["invoices_per_s"]),
+            str(r["issue_phase_s"]),
+            str(r["p50_s"]),
+            str(r["p99_s"]),
+            ", ".join(map(str, r["peak_rss_mb"])),
+        )
     console.print(table)
 
 

@@ -20,8 +20,9 @@ from autoinvoice.adapters.db.engine import make_engine
 from autoinvoice.adapters.db.migrate import upgrade
 from databases import truncate_all
 
-PG_ADMIN_URL = os.environ.get("AUTOINVOICE_TEST_PG_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = os.environ.get(
+    "AUTOINVOICE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 def _pg_admin():  # type: ignore[no-untyped-def]

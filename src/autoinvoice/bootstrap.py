@@ -58,8 +58,9 @@ class App:
 
     @cached_property
     def delivery_config(self) -> DeliveryConfig:
-        return DeliveryConfig(base_url=self.settings.base_url,
-                              sandbox_to=self.settings.mail_sandbox_to)
+        return DeliveryConfig(
+            base_url=self.settings.base_url, sandbox_to=self.settings.mail_sandbox_to
+        )
 
     @cached_property
     def secret_key(self) -> str:
@@ -75,9 +76,16 @@ class App:
 
     def handlers(self, worker: str) -> dict[str, Handler]:
         return {
-            DELIVER: partial(deliver_invoices, uow=self.uow(), clock=self.clock, worker=worker,
-                             renderer=self.renderer, mailer=self.mailer,
-                             templates=self.templates, config=self.delivery_config),
+            DELIVER: partial(
+                deliver_invoices,
+                uow=self.uow(),
+                clock=self.clock,
+                worker=worker,
+                renderer=self.renderer,
+                mailer=self.mailer,
+                templates=self.templates,
+                config=self.delivery_config,
+            ),
         }
 
 
@@ -86,20 +94,30 @@ def make_mailer(settings: Settings) -> Mailer:
 
     if settings.smtp_host:
         return SmtpMailer(
-            settings.smtp_host, settings.smtp_port, username=settings.smtp_username,
+            settings.smtp_host,
+            settings.smtp_port,
+            username=settings.smtp_username,
             password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-            security=settings.smtp_security)
+            security=settings.smtp_security,
+        )
     folder = (settings.data_dir / "mail").resolve()
-    log.warning("no SMTP server configured (AUTOINVOICE_SMTP_HOST): mails are written to %s",
-                folder)
+    log.warning(
+        "no SMTP server configured (AUTOINVOICE_SMTP_HOST): mails are written to %s", folder
+    )
     return MailFolderMailer(folder)
 
 
-def build(settings: Settings | None = None, *, clock: Clock | None = None,
-          mailer: Mailer | None = None, migrate: bool = True) -> App:
+def build(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    mailer: Mailer | None = None,
+    migrate: bool = True,
+) -> App:
     settings = settings or Settings()
     engine = make_engine(settings.resolved_database_url())
     if migrate:
         upgrade(engine)
-    return App(settings=settings, engine=engine, clock=clock or SystemClock(),
-               mailer_override=mailer)
+    return App(
+        settings=settings, engine=engine, clock=clock or SystemClock(), mailer_override=mailer
+    )

@@ -27,8 +27,9 @@ def _fmt_period(start: date, end: date) -> str:
     return f"{start:%d %b %Y} – {end:%d %b %Y}"
 
 
-def assemble_retainer(contract: Contract, seller: Party, buyer: Party,
-                      occurrence: datetime) -> Invoice:
+def assemble_retainer(
+    contract: Contract, seller: Party, buyer: Party, occurrence: datetime
+) -> Invoice:
     if contract.model is not BillingModel.RETAINER or contract.recurrence is None:
         raise InvalidValue(f"contract {contract.name!r} is not a retainer", field="contract")
     start, end = contract.recurrence.period(occurrence)
@@ -36,37 +37,57 @@ def assemble_retainer(contract: Contract, seller: Party, buyer: Party,
     base = contract.description or contract.name
     inv = _draft(contract, seller, buyer)
     if contract.seats is not None and contract.seat_price is not None:
-        line = InvoiceLine(f"{base}: {contract.seats} seats, {_fmt_period(start, end)}",
-                           Decimal(contract.seats), contract.seat_price, tax, "seat", start, end)
+        line = InvoiceLine(
+            f"{base}: {contract.seats} seats, {_fmt_period(start, end)}",
+            Decimal(contract.seats),
+            contract.seat_price,
+            tax,
+            "seat",
+            start,
+            end,
+        )
     else:
         assert contract.amount is not None
-        line = InvoiceLine(f"{base}, {_fmt_period(start, end)}", Decimal(1), contract.amount,
-                           tax, "month", start, end)
+        line = InvoiceLine(
+            f"{base}, {_fmt_period(start, end)}",
+            Decimal(1),
+            contract.amount,
+            tax,
+            "month",
+            start,
+            end,
+        )
     inv.add_line(line)
     return inv
 
 
-def assemble_milestones(contract: Contract, seller: Party, buyer: Party,
-                        names: Iterable[str]) -> Invoice:
+def assemble_milestones(
+    contract: Contract, seller: Party, buyer: Party, names: Iterable[str]
+) -> Invoice:
     if contract.model is not BillingModel.MILESTONE:
         raise InvalidValue(f"contract {contract.name!r} has no milestones", field="contract")
     tax = determine_tax(seller.tax_profile, buyer.tax_profile, contract.tax_kind)
     inv = _draft(contract, seller, buyer)
     for name in names:
         m = contract.milestone(name)
-        inv.add_line(InvoiceLine(f"{contract.name} — milestone: {m.name}", Decimal(1),
-                                 m.amount, tax, "phase"))
+        inv.add_line(
+            InvoiceLine(
+                f"{contract.name} — milestone: {m.name}", Decimal(1), m.amount, tax, "phase"
+            )
+        )
     if not inv.lines:
         raise MissingData("no milestone was named to bill", field="milestones")
     return inv
 
 
-def assemble_time(contract: Contract, seller: Party, buyer: Party,
-                  entries: Iterable[TimeEntry]) -> Invoice:
+def assemble_time(
+    contract: Contract, seller: Party, buyer: Party, entries: Iterable[TimeEntry]
+) -> Invoice:
     """Hours grouped by (person, role, task), each group one line at the role's rate."""
     if contract.model is not BillingModel.TIME_AND_MATERIALS:
-        raise InvalidValue(f"contract {contract.name!r} is not time and materials",
-                           field="contract")
+        raise InvalidValue(
+            f"contract {contract.name!r} is not time and materials", field="contract"
+        )
     tax = determine_tax(seller.tax_profile, buyer.tax_profile, contract.tax_kind)
     groups: dict[tuple[str, str, str], list[TimeEntry]] = defaultdict(list)
     for e in entries:
@@ -75,8 +96,17 @@ def assemble_time(contract: Contract, seller: Party, buyer: Party,
     for (person, role, task), items in sorted(groups.items()):
         hours = sum((e.hours for e in items), Decimal(0))
         start, end = min(e.day for e in items), max(e.day for e in items)
-        inv.add_line(InvoiceLine(f"{task} — {person} ({role})", hours,
-                                 contract.rate_for(role).hourly, tax, "h", start, end))
+        inv.add_line(
+            InvoiceLine(
+                f"{task} — {person} ({role})",
+                hours,
+                contract.rate_for(role).hourly,
+                tax,
+                "h",
+                start,
+                end,
+            )
+        )
     if not inv.lines:
         raise MissingData("there are no time entries to bill", field="entries")
     return inv

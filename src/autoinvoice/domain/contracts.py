@@ -101,15 +101,15 @@ class Contract:
         if self.recurrence is None:
             raise MissingData("a retainer needs a schedule (RRULE)", field="recurrence")
         if self.amount is None and (self.seats is None or self.seat_price is None):
-            raise MissingData("a retainer needs an amount, or seats and a seat price",
-                              field="amount")
+            raise MissingData(
+                "a retainer needs an amount, or seats and a seat price", field="amount"
+            )
         if self.amount is not None:
             object.__setattr__(self, "amount", to_decimal(self.amount, field="amount"))
             if self.amount <= 0:
                 raise InvalidValue("the retainer amount must be positive", field="amount")
         if self.seat_price is not None:
-            object.__setattr__(self, "seat_price",
-                               to_decimal(self.seat_price, field="seat_price"))
+            object.__setattr__(self, "seat_price", to_decimal(self.seat_price, field="seat_price"))
             if self.seat_price <= 0:
                 raise InvalidValue("the seat price must be positive", field="seat_price")
         if self.seats is not None and self.seats <= 0:
@@ -128,8 +128,11 @@ class Contract:
         raise MissingData(f"contract {self.name!r} has no rate for role {role!r}", field="role")
 
     def covers(self, day: date) -> bool:
-        return (self.active and (self.starts_on is None or day >= self.starts_on)
-                and (self.ends_on is None or day <= self.ends_on))
+        return (
+            self.active
+            and (self.starts_on is None or day >= self.starts_on)
+            and (self.ends_on is None or day <= self.ends_on)
+        )
 
 
 __all__ = ["BillingModel", "Contract", "Milestone", "Rate", "TimeEntry"]

@@ -3,13 +3,13 @@
 Tree::
 
     DomainError                      code="domain_error"
-    ├── InvalidValue                 code="invalid_value"      a value breaks a rule; names the field
+    ├── InvalidValue                 code="invalid_value"      a value breaks a rule
     │   ├── UnknownCurrency          code="unknown_currency"
     │   └── InvalidDate              code="invalid_date"
     ├── CurrencyMismatch             code="currency_mismatch"
     ├── InvalidTransition            code="invalid_transition" state machine refuses a move
     ├── InvoiceImmutable             code="invoice_immutable"  an issued invoice was asked to change
-    └── MissingData                  code="missing_data"       a record lacks what the operation needs
+    └── MissingData                  code="missing_data"       a record lacks needed data
 
 Every error carries a stable ``code``, a human ``message`` and, where one applies, the
 ``field`` at fault, so the web layer can turn it into problem+json without guessing.

@@ -76,12 +76,15 @@ class InvoiceLine:
         object.__setattr__(self, "quantity", qty)
         object.__setattr__(self, "unit_price", to_decimal(self.unit_price, field="unit_price"))
         if (self.period_start is None) != (self.period_end is None):
-            raise InvalidValue("give both ends of the service period or neither",
-                               field="period_end")
+            raise InvalidValue(
+                "give both ends of the service period or neither", field="period_end"
+            )
         if self.period_start and self.period_end and self.period_end < self.period_start:
             raise InvalidValue(
                 f"the service period ends ({self.period_end}) before it starts "
-                f"({self.period_start})", field="period_end")
+                f"({self.period_start})",
+                field="period_end",
+            )
 
     def net(self, currency: str) -> Decimal:
         """Line net amount (BT-131): quantity × price, rounded half-up to the minor unit."""
@@ -138,7 +141,9 @@ class Invoice:
         if self.status is not S.DRAFT:
             raise InvoiceImmutable(
                 f"invoice {self.number or self.id} is {self.status}; {what} is only possible "
-                "on a draft — issue a credit note to correct it", field="status")
+                "on a draft — issue a credit note to correct it",
+                field="status",
+            )
 
     def add_line(self, line: InvoiceLine) -> None:
         self._require_draft("adding a line")
@@ -172,8 +177,12 @@ class Invoice:
         return [*self.notes, *seen]
 
     def is_overdue(self, today: date) -> bool:
-        return (self.status in OPEN_STATUSES and self.due_date is not None
-                and today > self.due_date and self.balance.is_positive())
+        return (
+            self.status in OPEN_STATUSES
+            and self.due_date is not None
+            and today > self.due_date
+            and self.balance.is_positive()
+        )
 
     # -- transitions ------------------------------------------------------------------
     def _move(self, target: InvoiceStatus, reason: str = "") -> None:
@@ -189,8 +198,9 @@ class Invoice:
         if self.seller.address is None:
             raise MissingData("the issuing entity has no address", field="seller.address")
         if self.totals().gross.amount < 0:
-            raise InvalidValue("an invoice total cannot be negative; issue a credit note",
-                               field="lines")
+            raise InvalidValue(
+                "an invoice total cannot be negative; issue a credit note", field="lines"
+            )
 
     def issue(self, number: str, issue_date: date, at: datetime) -> None:
         require_aware(at, "issued_at")
@@ -208,7 +218,9 @@ class Invoice:
         if self.status is S.ISSUED:
             self._move(S.SENT)
         elif self.status in (S.DRAFT, S.VOID):
-            raise InvalidTransition(self.status.value, S.SENT.value, "only issued invoices are sent")
+            raise InvalidTransition(
+                self.status.value, S.SENT.value, "only issued invoices are sent"
+            )
         self.sent_at = self.sent_at or at
 
     def mark_viewed(self, at: datetime) -> bool:
@@ -228,16 +240,20 @@ class Invoice:
         require_aware(at, "received_at")
         if amount.currency != self.currency:
             raise InvalidValue(
-                f"payment is in {amount.currency}, the invoice in {self.currency}",
-                field="currency")
+                f"payment is in {amount.currency}, the invoice in {self.currency}", field="currency"
+            )
         if not amount.is_positive():
             raise InvalidValue("a payment must be greater than zero", field="amount")
         if amount.rounded().amount != amount.amount:
-            raise InvalidValue(f"{amount.amount} has more decimals than {self.currency} has "
-                               f"minor units ({amount.minor_units})", field="amount")
+            raise InvalidValue(
+                f"{amount.amount} has more decimals than {self.currency} has "
+                f"minor units ({amount.minor_units})",
+                field="amount",
+            )
         if self.status not in OPEN_STATUSES:
-            raise InvalidTransition(self.status.value, S.PAID.value,
-                                    "payments are recorded on open invoices only")
+            raise InvalidTransition(
+                self.status.value, S.PAID.value, "payments are recorded on open invoices only"
+            )
         open_amount = self.balance
         applied = min(amount, open_amount)
         self.amount_paid += applied.amount
@@ -253,11 +269,21 @@ class Invoice:
         if not reason or not reason.strip():
             raise InvalidValue("say why the invoice is voided", field="reason")
         if self.amount_paid:
-            raise InvalidTransition(self.status.value, S.VOID.value,
-                                    "it has payments; refund them or issue a credit note")
+            raise InvalidTransition(
+                self.status.value,
+                S.VOID.value,
+                "it has payments; refund them or issue a credit note",
+            )
         self._move(S.VOID)
         self.voided_at, self.void_reason = at, reason
 
 
-__all__ = ["OPEN_STATUSES", "TRANSITIONS", "Invoice", "InvoiceKind", "InvoiceLine",
-           "InvoiceStatus", "Totals"]
+__all__ = [
+    "OPEN_STATUSES",
+    "TRANSITIONS",
+    "Invoice",
+    "InvoiceKind",
+    "InvoiceLine",
+    "InvoiceStatus",
+    "Totals",
+]

@@ -46,8 +46,10 @@ def minor_units(currency: str) -> int:
 
 def to_decimal(value: object, *, field: str = "amount") -> Decimal:
     """Turn ``value`` into a finite Decimal; floats are refused (they are not exact)."""
-    if isinstance(value, bool) or isinstance(value, float):
-        raise InvalidValue(f"{value!r} is a float or bool; pass a Decimal, int or string", field=field)
+    if isinstance(value, bool | float):
+        raise InvalidValue(
+            f"{value!r} is a float or bool; pass a Decimal, int or string", field=field
+        )
     if isinstance(value, Decimal):
         d = value
     elif isinstance(value, int | str):
@@ -139,8 +141,9 @@ class Money:
     def format(self, locale: str = "en") -> str:
         """Locale-aware text, e.g. ``1.234,50 €`` for de_DE (babel/CLDR)."""
         # quantize first: babel would round half-even and disagree with rounded()
-        return format_currency(quantize(self.amount, self.currency, HALF_UP), self.currency,
-                               locale=locale)
+        return format_currency(
+            quantize(self.amount, self.currency, HALF_UP), self.currency, locale=locale
+        )
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}"
@@ -153,4 +156,12 @@ def sum_money(items: list[Money] | tuple[Money, ...], currency: str) -> Money:
     return total
 
 
-__all__ = ["HALF_UP", "Money", "check_currency", "minor_units", "quantize", "sum_money", "to_decimal"]
+__all__ = [
+    "HALF_UP",
+    "Money",
+    "check_currency",
+    "minor_units",
+    "quantize",
+    "sum_money",
+    "to_decimal",
+]

@@ -34,19 +34,23 @@ class NumberSeries:
         try:
             fields = [f for _, f, _, _ in Formatter().parse(self.pattern) if f is not None]
         except ValueError as exc:
-            raise InvalidValue(f"{self.pattern!r} is not a valid pattern ({exc})",
-                               field="pattern") from None
+            raise InvalidValue(
+                f"{self.pattern!r} is not a valid pattern ({exc})", field="pattern"
+            ) from None
         unknown = [f for f in fields if f not in _PLACEHOLDERS]
         if unknown:
-            raise InvalidValue(f"unknown placeholder {{{unknown[0]}}}; use {{yyyy}}, {{yy}}, "
-                               "{mm}, {seq}", field="pattern")
+            raise InvalidValue(
+                f"unknown placeholder {{{unknown[0]}}}; use {{yyyy}}, {{yy}}, {{mm}}, {{seq}}",
+                field="pattern",
+            )
         if "seq" not in fields:
             raise InvalidValue("the pattern must contain {seq}, e.g. {seq:06d}", field="pattern")
         try:
             self.render(1, date(2000, 1, 1))
         except (KeyError, ValueError, IndexError, TypeError, AttributeError) as exc:
             raise InvalidValue(
-                f"{self.pattern!r} is not a valid pattern ({exc}); use {{yyyy}}, {{yy}}, {{mm}}, {{seq}}",
+                f"{self.pattern!r} is not a valid pattern ({exc}); "
+                "use {yyyy}, {yy}, {mm}, {seq}",
                 field="pattern",
             ) from None
 

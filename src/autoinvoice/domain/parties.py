@@ -34,7 +34,7 @@ def country_name(code: str, locale: str = "en") -> str:
 
 
 def check_tax_id(country: str, tax_id: str, *, field: str = "tax_id") -> str:
-    """Validate and normalise ``tax_id`` for ``country``; raise ``InvalidValue`` naming ``field``."""
+    """Validate and normalise ``tax_id`` for ``country``; ``InvalidValue`` names ``field``."""
     from stdnum.au import abn
     from stdnum.eu import vat
     from stdnum.gb import vat as gb_vat
@@ -42,15 +42,21 @@ def check_tax_id(country: str, tax_id: str, *, field: str = "tax_id") -> str:
     from stdnum.us import ein
 
     value = tax_id.strip().upper().replace(" ", "")
-    checks = {"IN": (gstin, "GSTIN"), "US": (ein, "EIN"), "AU": (abn, "ABN"), "GB": (gb_vat, "VAT number")}
+    checks = {
+        "IN": (gstin, "GSTIN"),
+        "US": (ein, "EIN"),
+        "AU": (abn, "ABN"),
+        "GB": (gb_vat, "VAT number"),
+    }
     if country in EU_COUNTRIES:
         module, name = vat, "EU VAT number"
         prefix = "EL" if country == "GR" else country
         if not value[:2].isalpha():
             value = prefix + value
         elif value[:2] != prefix:
-            raise InvalidValue(f"{tax_id!r} is a VAT number of {value[:2]}, not of {country}",
-                               field=field)
+            raise InvalidValue(
+                f"{tax_id!r} is a VAT number of {value[:2]}, not of {country}", field=field
+            )
     elif country in checks:
         module, name = checks[country]
     else:
@@ -111,14 +117,16 @@ class Party:
 
     def require_billing_address(self) -> Address:
         if self.address is None:
-            raise MissingData(f"client {self.name!r} has no billing address",
-                              field="client.address")
+            raise MissingData(
+                f"client {self.name!r} has no billing address", field="client.address"
+            )
         return self.address
 
     def require_email(self) -> str:
         if not self.emails:
-            raise MissingData(f"{self.name!r} has no email address to send the invoice to",
-                              field="client.emails")
+            raise MissingData(
+                f"{self.name!r} has no email address to send the invoice to", field="client.emails"
+            )
         return self.emails[0]
 
 

@@ -6,7 +6,8 @@ BYSETPOS=-1`` is the last business day. python-dateutil evaluates the rule.
 
 >>> from datetime import datetime, UTC
 >>> r = Recurrence("FREQ=MONTHLY;BYMONTHDAY=1", "Europe/Berlin", datetime(2026, 1, 1, 6))
->>> [d.isoformat() for d in r.between(datetime(2026, 2, 15, tzinfo=UTC), datetime(2026, 4, 2, tzinfo=UTC))]
+>>> after, until = datetime(2026, 2, 15, tzinfo=UTC), datetime(2026, 4, 2, tzinfo=UTC)
+>>> [d.isoformat() for d in r.between(after, until)]
 ['2026-03-01T05:00:00+00:00', '2026-04-01T04:00:00+00:00']
 """
 
@@ -56,16 +57,20 @@ class Recurrence:
         if text.upper().startswith("RRULE:"):
             text = text[6:]
         if "\n" in text or ":" in text or "DTSTART" in text.upper():
-            raise InvalidValue("give one RRULE line (FREQ=…;…); the start comes from the "
-                               "contract, not from a DTSTART line", field="rrule")
+            raise InvalidValue(
+                "give one RRULE line (FREQ=…;…); the start comes from the "
+                "contract, not from a DTSTART line",
+                field="rrule",
+            )
         interval = re.search(r"INTERVAL=([^;]*)", text.upper())
         if interval and not (interval.group(1).isdigit() and int(interval.group(1)) >= 1):
             raise InvalidValue("INTERVAL must be a whole number of at least 1", field="rrule")
         try:
             parsed = rrulestr(text, dtstart=self.dtstart.replace(tzinfo=tz))
         except (ValueError, TypeError) as exc:
-            raise InvalidValue(f"{self.rule!r} is not a valid RFC 5545 RRULE: {exc}",
-                               field="rrule") from None
+            raise InvalidValue(
+                f"{self.rule!r} is not a valid RFC 5545 RRULE: {exc}", field="rrule"
+            ) from None
         if not isinstance(parsed, rrule):
             raise InvalidValue("give a single RRULE, not a set", field="rrule")
         return parsed

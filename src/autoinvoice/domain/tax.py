@@ -56,7 +56,34 @@ class RoundingPolicy(StrEnum):
 
 
 EU_COUNTRIES = frozenset(
-    ["AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"]
+    [
+        "AT",
+        "BE",
+        "BG",
+        "HR",
+        "CY",
+        "CZ",
+        "DK",
+        "EE",
+        "FI",
+        "FR",
+        "DE",
+        "GR",
+        "IE",
+        "IT",
+        "LV",
+        "LT",
+        "LU",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SK",
+        "SI",
+        "ES",
+        "SE",
+    ]
 )
 
 # Rates in percent per jurisdiction and kind; a missing kind means the country has none.
@@ -128,8 +155,13 @@ class LineTax:
         return " + ".join(f"{c.name} {_pct(c.rate)} %" for c in self.components)
 
     @classmethod
-    def of(cls, category: str, rate: Decimal, components: Iterable[TaxComponent] = (),
-           note: str | None = None) -> LineTax:
+    def of(
+        cls,
+        category: str,
+        rate: Decimal,
+        components: Iterable[TaxComponent] = (),
+        note: str | None = None,
+    ) -> LineTax:
         return cls(TaxCategory(category), rate, tuple(components), note)
 
 
@@ -146,8 +178,9 @@ def _rate(country: str, kind: TaxKind) -> Decimal:
     return rates[kind]
 
 
-def determine_tax(seller: TaxProfile, buyer: TaxProfile, kind: TaxKind,
-                  place_of_supply: str | None = None) -> LineTax:
+def determine_tax(
+    seller: TaxProfile, buyer: TaxProfile, kind: TaxKind, place_of_supply: str | None = None
+) -> LineTax:
     """Decide the tax on a supply of services from ``seller`` to ``buyer``.
 
     ``place_of_supply`` is the Indian state code where it differs from the buyer's state.
@@ -160,7 +193,7 @@ def determine_tax(seller: TaxProfile, buyer: TaxProfile, kind: TaxKind,
         return LineTax(TaxCategory.ZERO, Decimal(0), (TaxComponent("VAT", Decimal(0)),))
     domestic = buyer.country == seller.country
     if domestic or not buyer.is_business:
-        if RATES.get(seller.country, None) == {}:  # known to levy no VAT (e.g. US)
+        if RATES.get(seller.country) == {}:  # known to levy no VAT (e.g. US)
             return LineTax(TaxCategory.OUTSIDE_SCOPE, Decimal(0), ())
         rate = _rate(seller.country, kind)
         return LineTax(TaxCategory.STANDARD, rate, (TaxComponent("VAT", rate),))
@@ -174,13 +207,15 @@ def determine_tax(seller: TaxProfile, buyer: TaxProfile, kind: TaxKind,
     return LineTax(TaxCategory.EXPORT, Decimal(0), (), NOTE_EXPORT)
 
 
-def _india_gst(seller: TaxProfile, buyer: TaxProfile, kind: TaxKind,
-               place_of_supply: str | None) -> LineTax:
+def _india_gst(
+    seller: TaxProfile, buyer: TaxProfile, kind: TaxKind, place_of_supply: str | None
+) -> LineTax:
     if kind is TaxKind.EXEMPT:
         return LineTax(TaxCategory.EXEMPT, Decimal(0), (), "Exempt supply under GST.")
     if buyer.country != "IN":
-        return LineTax(TaxCategory.ZERO, Decimal(0), (TaxComponent("IGST", Decimal(0)),),
-                       NOTE_GST_EXPORT)
+        return LineTax(
+            TaxCategory.ZERO, Decimal(0), (TaxComponent("IGST", Decimal(0)),), NOTE_GST_EXPORT
+        )
     if kind is TaxKind.ZERO:
         return LineTax(TaxCategory.ZERO, Decimal(0), (TaxComponent("IGST", Decimal(0)),))
     if not seller.subdivision:
@@ -194,8 +229,9 @@ def _india_gst(seller: TaxProfile, buyer: TaxProfile, kind: TaxKind,
     rate = _rate("IN", kind)
     if pos == seller.subdivision:
         half = rate / 2
-        return LineTax(TaxCategory.STANDARD, rate,
-                       (TaxComponent("CGST", half), TaxComponent("SGST", half)))
+        return LineTax(
+            TaxCategory.STANDARD, rate, (TaxComponent("CGST", half), TaxComponent("SGST", half))
+        )
     return LineTax(TaxCategory.STANDARD, rate, (TaxComponent("IGST", rate),))
 
 
@@ -216,8 +252,11 @@ class TaxBreakdown:
     components: tuple[ComponentTotal, ...]
 
 
-def tax_breakdown(lines: Iterable[tuple[Decimal, LineTax]], currency: str,
-                  policy: RoundingPolicy = RoundingPolicy.PER_CATEGORY) -> list[TaxBreakdown]:
+def tax_breakdown(
+    lines: Iterable[tuple[Decimal, LineTax]],
+    currency: str,
+    policy: RoundingPolicy = RoundingPolicy.PER_CATEGORY,
+) -> list[TaxBreakdown]:
     """Group ``(line net, tax)`` pairs by tax and compute each group's tax amount.
 
     Line nets must already be rounded to the currency. Groups keep first-seen order.
@@ -233,12 +272,19 @@ def tax_breakdown(lines: Iterable[tuple[Decimal, LineTax]], currency: str,
             if policy is RoundingPolicy.PER_CATEGORY:
                 amount = quantize(taxable * c.rate / 100, currency, HALF_UP)
             else:
-                amount = sum((quantize(n * c.rate / 100, currency, HALF_UP) for n in nets),
-                             Decimal(0))
+                amount = sum(
+                    (quantize(n * c.rate / 100, currency, HALF_UP) for n in nets), Decimal(0)
+                )
             comps.append(ComponentTotal(c.name, c.rate, amount))
         total = sum((c.amount for c in comps), Decimal(0))
-        result.append(TaxBreakdown(tax, quantize(taxable, currency, HALF_UP),
-                                   quantize(total, currency, HALF_UP), tuple(comps)))
+        result.append(
+            TaxBreakdown(
+                tax,
+                quantize(taxable, currency, HALF_UP),
+                quantize(total, currency, HALF_UP),
+                tuple(comps),
+            )
+        )
     return result
 
 

@@ -40,8 +40,9 @@ class PaymentTerms:
         try:
             object.__setattr__(self, "kind", TermsKind(self.kind))
         except ValueError:
-            raise InvalidValue(f"{self.kind!r} is not a kind of payment terms",
-                               field="terms") from None
+            raise InvalidValue(
+                f"{self.kind!r} is not a kind of payment terms", field="terms"
+            ) from None
         if not isinstance(self.days, int) or self.days < 0 or self.days > 365:
             raise InvalidValue(f"{self.days!r} days is not between 0 and 365", field="terms")
         if self.kind is TermsKind.DUE_ON_RECEIPT and self.days:
@@ -60,7 +61,9 @@ class PaymentTerms:
 
     @property
     def code(self) -> str:
-        return self.kind.value if self.kind is TermsKind.DUE_ON_RECEIPT else f"{self.kind}:{self.days}"
+        return (
+            self.kind.value if self.kind is TermsKind.DUE_ON_RECEIPT else f"{self.kind}:{self.days}"
+        )
 
     def due_date(self, issue_date: date) -> date:
         if self.kind is TermsKind.DUE_ON_RECEIPT:

@@ -27,8 +27,11 @@ from ..config import Settings
 from ..domain.errors import DomainError
 from ..services.errors import ServiceError
 
-cli = typer.Typer(help="autoinvoice: trigger-to-payment invoicing for IT service businesses.",
-                  no_args_is_help=True, add_completion=False)
+cli = typer.Typer(
+    help="autoinvoice: trigger-to-payment invoicing for IT service businesses.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 invoices_cli = typer.Typer(help="List, show, issue and void invoices.", no_args_is_help=True)
 payments_cli = typer.Typer(help="Record payments.", no_args_is_help=True)
 users_cli = typer.Typer(help="Manage users and API keys.", no_args_is_help=True)
@@ -39,9 +42,16 @@ cli.add_typer(users_cli, name="users")
 out = Console()
 err = Console(stderr=True)
 
-DbUrl = Annotated[str | None, typer.Option(
-    "--database-url", envvar="AUTOINVOICE_DATABASE_URL", show_envvar=True,
-    help="SQLAlchemy URL (sqlite:///file.db or postgresql://…); default: SQLite in the data dir.")]
+DbUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="AUTOINVOICE_DATABASE_URL",
+        show_envvar=True,
+        help="SQLAlchemy URL (sqlite:///file.db or postgresql://…); "
+        "default: SQLite in the data dir.",
+    ),
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
@@ -61,8 +71,10 @@ def _errors() -> Iterator[None]:
 
 
 def _logging(verbose: bool = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 @cli.command()
@@ -79,8 +91,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     database_url: DbUrl = None,
-    demo_data: Annotated[bool, typer.Option(
-        "--demo-data/--no-demo-data", help="Load demo data on first start.")] = False,
+    demo_data: Annotated[
+        bool, typer.Option("--demo-data/--no-demo-data", help="Load demo data on first start.")
+    ] = False,
     workers: Annotated[int, typer.Option(help="Worker threads in this process.")] = 1,
 ) -> None:
     """Run the web app, the worker and the scheduler in one process."""
@@ -96,14 +109,19 @@ def serve(
     with _errors():
         if demo_data and not has_data(app):
             ids = load_demo_data(app)
-            out.print(f"loaded demo data: {len(ids['clients'])} clients, "
-                      f"{len(ids['contracts'])} contracts")
+            out.print(
+                f"loaded demo data: {len(ids['clients'])} clients, "
+                f"{len(ids['contracts'])} contracts"
+            )
         _ensure_owner(app)
     stop = threading.Event()
-    threads = [threading.Thread(target=run_scheduler, args=(app, stop), daemon=True,
-                                name="scheduler")]
-    threads += [threading.Thread(target=run_worker, args=(app, stop), daemon=True,
-                                 name=f"worker-{i}") for i in range(workers)]
+    threads = [
+        threading.Thread(target=run_scheduler, args=(app, stop), daemon=True, name="scheduler")
+    ]
+    threads += [
+        threading.Thread(target=run_worker, args=(app, stop), daemon=True, name=f"worker-{i}")
+        for i in range(workers)
+    ]
     for t in threads:
         t.start()
     out.print(f"autoinvoice on http://{host}:{port}  (worker ×{workers} and scheduler running)")
@@ -120,12 +138,14 @@ def _ensure_owner(app: App) -> None:
 
     with app.uow(read_only=True) as uow:
         if uow.users.count():
-            out.print("sign in with your owner account "
-                      "(forgot it? autoinvoice users set-password EMAIL)")
+            out.print(
+                "sign in with your owner account (forgot it? autoinvoice users set-password EMAIL)"
+            )
             return
     email, password = "owner@autoinvoice.local", secrets.token_urlsafe(12)
-    create_user(email, password, "owner", uow=app.uow(), clock=app.clock, hasher=app.hasher,
-                actor="setup")
+    create_user(
+        email, password, "owner", uow=app.uow(), clock=app.clock, hasher=app.hasher, actor="setup"
+    )
     out.print("[bold]owner account created[/bold] — sign in with:")
     out.print(f"  email:    {email}\n  password: {password}")
     out.print("  (shown once; change it with: autoinvoice users set-password EMAIL)")
@@ -176,19 +196,27 @@ def demo(
     from .demo import run_demo
 
     with _errors():
-        result = run_demo(database_url=database_url,
-                          echo=None if as_json else (lambda line: out.print(line)))
+        result = run_demo(
+            database_url=database_url, echo=None if as_json else (lambda line: out.print(line))
+        )
     if as_json:
         print(json.dumps(result, indent=2, default=str))
 
 
 # -- invoices -------------------------------------------------------------------------------
 def _summary_json(s: Any) -> dict[str, Any]:
-    return {"id": s.id, "number": s.number, "client": s.client_name, "status": s.status,
-            "currency": s.currency, "total": str(s.gross), "balance": str(s.balance),
-            "issue_date": s.issue_date.isoformat() if s.issue_date else None,
-            "due_date": s.due_date.isoformat() if s.due_date else None,
-            "hold_reason": s.hold_reason}
+    return {
+        "id": s.id,
+        "number": s.number,
+        "client": s.client_name,
+        "status": s.status,
+        "currency": s.currency,
+        "total": str(s.gross),
+        "balance": str(s.balance),
+        "issue_date": s.issue_date.isoformat() if s.issue_date else None,
+        "due_date": s.due_date.isoformat() if s.due_date else None,
+        "hold_reason": s.hold_reason,
+    }
 
 
 @invoices_cli.command("list")
@@ -207,9 +235,14 @@ def invoices_list(
         return
     table = Table("number", "client", "total", "balance", "status", "due")
     for s in rows:
-        table.add_row(s.number or f"(draft {s.id})", s.client_name, f"{s.gross} {s.currency}",
-                      f"{s.balance} {s.currency}", s.status,
-                      s.due_date.isoformat() if s.due_date else "")
+        table.add_row(
+            s.number or f"(draft {s.id})",
+            s.client_name,
+            f"{s.gross} {s.currency}",
+            f"{s.balance} {s.currency}",
+            s.status,
+            s.due_date.isoformat() if s.due_date else "",
+        )
     out.print(table)
 
 
@@ -221,8 +254,11 @@ def _find(app: App, ref: str) -> int:
 
 
 @invoices_cli.command("show")
-def invoices_show(ref: Annotated[str, typer.Argument(help="Invoice number or id.")],
-                  database_url: DbUrl = None, as_json: AsJson = False) -> None:
+def invoices_show(
+    ref: Annotated[str, typer.Argument(help="Invoice number or id.")],
+    database_url: DbUrl = None,
+    as_json: AsJson = False,
+) -> None:
     """Show one invoice with its lines and totals."""
     app = _app(database_url)
     with _errors():
@@ -232,17 +268,36 @@ def invoices_show(ref: Annotated[str, typer.Argument(help="Invoice number or id.
             payments = uow.payments.for_invoice(inv_id)
     totals = inv.totals()
     data = {
-        "id": inv.id, "number": inv.number, "status": inv.status.value,
-        "client": inv.buyer.name, "currency": inv.currency,
-        "issue_date": str(inv.issue_date), "due_date": str(inv.due_date),
-        "lines": [{"description": ln.description, "quantity": str(ln.quantity),
-                   "unit_price": str(ln.unit_price), "tax": ln.tax.label,
-                   "net": str(ln.net(inv.currency))} for ln in inv.lines],
-        "net": str(totals.net.amount), "tax": str(totals.tax.amount),
-        "gross": str(totals.gross.amount), "paid": str(inv.amount_paid),
+        "id": inv.id,
+        "number": inv.number,
+        "status": inv.status.value,
+        "client": inv.buyer.name,
+        "currency": inv.currency,
+        "issue_date": str(inv.issue_date),
+        "due_date": str(inv.due_date),
+        "lines": [
+            {
+                "description": ln.description,
+                "quantity": str(ln.quantity),
+                "unit_price": str(ln.unit_price),
+                "tax": ln.tax.label,
+                "net": str(ln.net(inv.currency)),
+            }
+            for ln in inv.lines
+        ],
+        "net": str(totals.net.amount),
+        "tax": str(totals.tax.amount),
+        "gross": str(totals.gross.amount),
+        "paid": str(inv.amount_paid),
         "balance": str(inv.balance.amount),
-        "payments": [{"amount": str(p["amount"]), "received_at": p["received_at"].isoformat(),
-                      "method": p["method"]} for p in payments],
+        "payments": [
+            {
+                "amount": str(p["amount"]),
+                "received_at": p["received_at"].isoformat(),
+                "method": p["method"],
+            }
+            for p in payments
+        ],
     }
     if as_json:
         print(json.dumps(data, indent=2))
@@ -262,8 +317,9 @@ def invoices_issue(invoice_id: int, database_url: DbUrl = None) -> None:
 
 
 @invoices_cli.command("void")
-def invoices_void(ref: str, reason: Annotated[str, typer.Option(help="Why.")],
-                  database_url: DbUrl = None) -> None:
+def invoices_void(
+    ref: str, reason: Annotated[str, typer.Option(help="Why.")], database_url: DbUrl = None
+) -> None:
     """Void an unpaid issued invoice."""
     from ..services.invoicing import void_invoice
 
@@ -280,8 +336,9 @@ def payments_record(
     database_url: DbUrl = None,
     currency: Annotated[str | None, typer.Option(help="Default: the invoice's.")] = None,
     reference: Annotated[str | None, typer.Option(help="Bank reference.")] = None,
-    received: Annotated[str | None, typer.Option(
-        help="When it arrived, ISO 8601 with offset (default now).")] = None,
+    received: Annotated[
+        str | None, typer.Option(help="When it arrived, ISO 8601 with offset (default now).")
+    ] = None,
     key: Annotated[str | None, typer.Option(help="Idempotency key.")] = None,
     as_json: AsJson = False,
 ) -> None:
@@ -296,23 +353,33 @@ def payments_record(
             try:
                 when = datetime.fromisoformat(received)
             except ValueError as exc:
-                raise InvalidDate(f"{received!r} is not a valid ISO 8601 date-time ({exc})",
-                                  field="received") from None
+                raise InvalidDate(
+                    f"{received!r} is not a valid ISO 8601 date-time ({exc})", field="received"
+                ) from None
             if when.tzinfo is None:
-                raise InvalidDate(f"{received!r} has no UTC offset, e.g. +01:00",
-                                  field="received")
-        res = record_payment(RecordPayment(_find(app, ref), amount, currency, when,
-                                           reference=reference, idempotency_key=key),
-                             uow=app.uow(), clock=app.clock, actor="cli")
-    data = {"payment_id": res.payment_id, "status": res.invoice_status,
-            "balance": str(res.balance), "credited": str(res.credited),
-            "duplicate": res.duplicate}
+                raise InvalidDate(f"{received!r} has no UTC offset, e.g. +01:00", field="received")
+        res = record_payment(
+            RecordPayment(
+                _find(app, ref), amount, currency, when, reference=reference, idempotency_key=key
+            ),
+            uow=app.uow(),
+            clock=app.clock,
+            actor="cli",
+        )
+    data = {
+        "payment_id": res.payment_id,
+        "status": res.invoice_status,
+        "balance": str(res.balance),
+        "credited": str(res.credited),
+        "duplicate": res.duplicate,
+    }
     if as_json:
         print(json.dumps(data))
     else:
-        out.print(f"payment recorded: status {res.invoice_status}, balance {res.balance}"
-                  + (f", {res.credited} kept as client credit" if res.credited > Decimal(0)
-                     else ""))
+        out.print(
+            f"payment recorded: status {res.invoice_status}, balance {res.balance}"
+            + (f", {res.credited} kept as client credit" if res.credited > Decimal(0) else "")
+        )
 
 
 @users_cli.command("create")
@@ -327,8 +394,9 @@ def users_create(
     password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     app = _app(database_url)
     with _errors():
-        create_user(email, password, role, uow=app.uow(), clock=app.clock,
-                    hasher=app.hasher, actor="cli")
+        create_user(
+            email, password, role, uow=app.uow(), clock=app.clock, hasher=app.hasher, actor="cli"
+        )
     out.print(f"user {email} created ({role})")
 
 
@@ -340,8 +408,9 @@ def users_set_password(email: str, database_url: DbUrl = None) -> None:
     password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
     app = _app(database_url)
     with _errors():
-        set_password(email, password, uow=app.uow(), clock=app.clock, hasher=app.hasher,
-                     actor="cli")
+        set_password(
+            email, password, uow=app.uow(), clock=app.clock, hasher=app.hasher, actor="cli"
+        )
     out.print(f"password of {email} changed")
 
 

@@ -19,6 +19,7 @@ from ..adapters.clock import ManualClock
 from ..adapters.email.sink import SmtpSink
 from ..bootstrap import build
 from ..config import Settings
+from ..domain.invoice import Invoice
 from ..services.invoicing import fire_due_schedules
 from ..services.payments import RecordPayment, record_payment
 from ..services.portal import view_invoice
@@ -33,8 +34,9 @@ def _pages(pdf: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf))
 
 
-def run_demo(*, database_url: str | None = None,
-             echo: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_demo(
+    *, database_url: str | None = None, echo: Callable[[str], None] | None = None
+) -> dict[str, Any]:
     steps: list[dict[str, Any]] = []
 
     def step(kind: str, text: str, **data: Any) -> None:
@@ -44,36 +46,54 @@ def run_demo(*, database_url: str | None = None,
 
     clock = ManualClock(START)
     with tempfile.TemporaryDirectory(prefix="autoinvoice-demo-") as tmp, SmtpSink() as sink:
-        settings = Settings(data_dir=Path(tmp), database_url=database_url
-                            or f"sqlite:///{Path(tmp) / 'demo.db'}",
-                            smtp_host=sink.host, smtp_port=sink.port,
-                            base_url="http://127.0.0.1:8000")
+        settings = Settings(
+            data_dir=Path(tmp),
+            database_url=database_url or f"sqlite:///{Path(tmp) / 'demo.db'}",
+            smtp_host=sink.host,
+            smtp_port=sink.port,
+            base_url="http://127.0.0.1:8000",
+        )
         app = build(settings, clock=clock)
         ids = load_demo_data(app)
-        step("set-up", f"demo organisation with {len(ids['clients'])} clients and "
-             f"{len(ids['contracts'])} contracts (2 monthly retainers, milestones, T&M)",
-             database="throw-away SQLite" if not database_url else "kept")
+        step(
+            "set-up",
+            f"demo organisation with {len(ids['clients'])} clients and "
+            f"{len(ids['contracts'])} contracts (2 monthly retainers, milestones, T&M)",
+            database="throw-away SQLite" if not database_url else "kept",
+        )
 
         clock.set(datetime(2026, 12, 1, 5, 30, tzinfo=UTC))  # 06:30 in Hamburg, on the 1st
         report = fire_due_schedules(uow=app.uow(), clock=clock)
         with app.uow(read_only=True) as uow:
             issued = [uow.invoices.by_number(n) for n in report.issued]
         for inv in issued:
-            step("rule fired", f"retainer schedule (monthly on the 1st) → invoice {inv.number} "
-                 f"issued to {inv.buyer.name}: {inv.gross.format('en')}, due {inv.due_date}",
-                 number=inv.number)
+            step(
+                "rule fired",
+                f"retainer schedule (monthly on the 1st) → invoice {inv.number} "
+                f"issued to {inv.buyer.name}: {inv.gross.format('en')}, due {inv.due_date}",
+                number=inv.number,
+            )
 
         stop = threading.Event()
         run_worker(app, stop, name="demo-worker", once=True)
         with app.uow(read_only=True) as uow:
             for inv in issued:
                 pdf = uow.documents.get(inv.id or 0, "pdf") or b""
-                step("PDF", f"{inv.number}.pdf rendered with Typst: {len(pdf) // 1024} KB, "
-                     f"{_pages(pdf)} page(s)", number=inv.number, bytes=len(pdf))
+                step(
+                    "PDF",
+                    f"{inv.number}.pdf rendered with Typst: {len(pdf) // 1024} KB, "
+                    f"{_pages(pdf)} page(s)",
+                    number=inv.number,
+                    bytes=len(pdf),
+                )
                 for m in uow.messages.for_invoice(inv.id or 0):
-                    step("email", f"accepted by SMTP {sink.host}:{sink.port} for "
-                         f"{', '.join(m['recipients'])} (Message-ID {m['message_id']})",
-                         number=inv.number, status=m["status"])
+                    step(
+                        "email",
+                        f"accepted by SMTP {sink.host}:{sink.port} for "
+                        f"{', '.join(m['recipients'])} (Message-ID {m['message_id']})",
+                        number=inv.number,
+                        status=m["status"],
+                    )
 
         first, second = issued[0], issued[1]
         for inv, delay in ((first, timedelta(days=2, hours=3)), (second, timedelta(hours=2))):
@@ -81,35 +101,42 @@ def run_demo(*, database_url: str | None = None,
             with app.uow() as uow:
                 token = uow.invoices.portal_token(inv.id or 0)
                 uow.commit()
-            view_invoice(token, user_agent=BROWSER, method="GET", staff=False,
-                         uow=app.uow(), clock=clock)
-            step("viewed", f"{inv.buyer.name} opened {inv.number} in the client portal",
-                 number=inv.number)
+            view_invoice(
+                token, user_agent=BROWSER, method="GET", staff=False, uow=app.uow(), clock=clock
+            )
+            step(
+                "viewed",
+                f"{inv.buyer.name} opened {inv.number} in the client portal",
+                number=inv.number,
+            )
 
-        clock.advance(timedelta(days=8))
-        part = Decimal("2000.00")
-        res = record_payment(RecordPayment(first.id or 0, part, reference=first.number,
-                                           method="bank_transfer",
-                                           idempotency_key="demo-bank-1"),
-                             uow=app.uow(), clock=clock, actor="demo")
-        step("payment", f"{first.number}: {part} {first.currency} received → {res.invoice_status},"
-             f" balance {res.balance} {first.currency}", number=first.number)
+        def pay(inv: Invoice, amount: Decimal | None, after: timedelta) -> None:
+            clock.advance(after)
+            if amount is None:  # the rest of the balance
+                with app.uow(read_only=True) as uow:
+                    amount = uow.invoices.get(inv.id or 0).balance.amount
+            res = record_payment(
+                RecordPayment(
+                    inv.id or 0,
+                    amount,
+                    reference=inv.number,
+                    method="bank_transfer",
+                    idempotency_key=f"demo-bank-{inv.number}-{clock.now():%Y%m%d}",
+                ),
+                uow=app.uow(),
+                clock=clock,
+                actor="demo",
+            )
+            step(
+                "payment",
+                f"{inv.number}: {amount} {inv.currency} received by bank transfer "
+                f"→ {res.invoice_status}, balance {res.balance} {inv.currency}",
+                number=inv.number,
+            )
 
-        clock.advance(timedelta(days=4))
-        res = record_payment(RecordPayment(second.id or 0, second.gross.amount,
-                                           reference=second.number, method="bank_transfer",
-                                           idempotency_key="demo-bank-2"),
-                             uow=app.uow(), clock=clock, actor="demo")
-        step("payment", f"{second.number}: {second.gross.amount} {second.currency} received → "
-             f"{res.invoice_status}", number=second.number)
-
-        clock.advance(timedelta(days=10))
-        res = record_payment(RecordPayment(first.id or 0, res_balance(app, first.id or 0),
-                                           reference=first.number, method="bank_transfer",
-                                           idempotency_key="demo-bank-3"),
-                             uow=app.uow(), clock=clock, actor="demo")
-        step("payment", f"{first.number}: remaining balance received → {res.invoice_status}",
-             number=first.number)
+        pay(first, Decimal("2000.00"), timedelta(days=8))
+        pay(second, second.gross.amount, timedelta(days=4))
+        pay(first, None, timedelta(days=10))
 
         with app.uow(read_only=True) as uow:
             summaries = uow.invoices.summaries()
@@ -125,12 +152,9 @@ def run_demo(*, database_url: str | None = None,
         }
         app.engine.dispose()
         if echo:
-            echo(f"\n[green]done[/green]: {result['invoices_issued']} invoices issued, "
-                 f"{result['emails_sent']} emails accepted, {n_payments} payments, "
-                 f"final statuses {result['final_statuses']}")
+            echo(
+                f"\n[green]done[/green]: {result['invoices_issued']} invoices issued, "
+                f"{result['emails_sent']} emails accepted, {n_payments} payments, "
+                f"final statuses {result['final_statuses']}"
+            )
         return result
-
-
-def res_balance(app: Any, invoice_id: int) -> Decimal:
-    with app.uow(read_only=True) as uow:
-        return uow.invoices.get(invoice_id).balance.amount  # type: ignore[no-any-return]

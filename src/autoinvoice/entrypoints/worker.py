@@ -17,8 +17,9 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
 
 
-def run_worker(app: App, stop: threading.Event, *, name: str | None = None,
-               once: bool = False) -> int:
+def run_worker(
+    app: App, stop: threading.Event, *, name: str | None = None, once: bool = False
+) -> int:
     """Process jobs; with ``once``, stop when the queue has nothing runnable. Returns the
     number of jobs claimed."""
     name = name or worker_name()
@@ -27,8 +28,14 @@ def run_worker(app: App, stop: threading.Event, *, name: str | None = None,
     total = 0
     while not stop.is_set():
         try:
-            n = run_jobs_once(uow=app.uow(), clock=app.clock, worker=name, handlers=handlers,
-                              batch=s.worker_batch, lease_seconds=s.worker_lease_seconds)
+            n = run_jobs_once(
+                uow=app.uow(),
+                clock=app.clock,
+                worker=name,
+                handlers=handlers,
+                batch=s.worker_batch,
+                lease_seconds=s.worker_lease_seconds,
+            )
         except Exception:
             log.exception("worker %s: claiming jobs failed; retrying", name)
             n = 0

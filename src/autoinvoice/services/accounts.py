@@ -29,8 +29,16 @@ SCOPES = ("read", "write", "admin")
 MIN_PASSWORD = 10
 
 
-def create_user(email: str, password: str, role: str, *, uow: UnitOfWork, clock: Clock,
-                hasher: PasswordHasher, actor: str) -> int:
+def create_user(
+    email: str,
+    password: str,
+    role: str,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    hasher: PasswordHasher,
+    actor: str,
+) -> int:
     if "@" not in email:
         raise InvalidValue(f"{email!r} is not an email address", field="email")
     if len(password) < MIN_PASSWORD:
@@ -40,15 +48,21 @@ def create_user(email: str, password: str, role: str, *, uow: UnitOfWork, clock:
         if uow.users.by_email(email):
             raise Conflict(f"a user {email} exists already", field="email")
         uid = uow.users.add(email, hasher.hash(password), role, clock.now())
-        uow.audit.record(at=clock.now(), actor=actor, action="user.created",
-                         subject_type="user", subject_id=uid, detail={"email": email,
-                                                                       "role": role})
+        uow.audit.record(
+            at=clock.now(),
+            actor=actor,
+            action="user.created",
+            subject_type="user",
+            subject_id=uid,
+            detail={"email": email, "role": role},
+        )
         uow.commit()
     return uid
 
 
-def authenticate(email: str, password: str, *, uow: UnitOfWork,
-                 hasher: PasswordHasher) -> UserRecord:
+def authenticate(
+    email: str, password: str, *, uow: UnitOfWork, hasher: PasswordHasher
+) -> UserRecord:
     with uow:
         user = uow.users.by_email(email)
     if user is None or not hasher.verify(user.password_hash, password):
@@ -60,18 +74,30 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_api_key(user_id: int, name: str, scopes: Sequence[str], *, uow: UnitOfWork,
-                   clock: Clock) -> str:
+def create_api_key(
+    user_id: int, name: str, scopes: Sequence[str], *, uow: UnitOfWork, clock: Clock
+) -> str:
     bad = [s for s in scopes if s not in SCOPES]
     if bad or not scopes:
         raise InvalidValue(f"scopes must be among {', '.join(SCOPES)}", field="scopes")
     prefix, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     with uow:
-        kid = uow.users.add_key(user_id=user_id, name=name, prefix=prefix,
-                                key_hash=_digest(secret), scopes=scopes, at=clock.now())
-        uow.audit.record(at=clock.now(), actor=f"user:{user_id}", action="api_key.created",
-                         subject_type="api_key", subject_id=kid, detail={"name": name,
-                                                                          "scopes": list(scopes)})
+        kid = uow.users.add_key(
+            user_id=user_id,
+            name=name,
+            prefix=prefix,
+            key_hash=_digest(secret),
+            scopes=scopes,
+            at=clock.now(),
+        )
+        uow.audit.record(
+            at=clock.now(),
+            actor=f"user:{user_id}",
+            action="api_key.created",
+            subject_type="api_key",
+            subject_id=kid,
+            detail={"name": name, "scopes": list(scopes)},
+        )
         uow.commit()
     return f"ai_{prefix}_{secret}"
 
@@ -82,8 +108,7 @@ def authenticate_key(key: str, needed_scope: str, *, uow: UnitOfWork) -> UserRec
         raise AuthError("malformed API key")
     with uow:
         rec = uow.users.key_by_prefix(parts[1])
-        if rec is None or rec.revoked or not hmac.compare_digest(rec.key_hash,
-                                                                 _digest(parts[2])):
+        if rec is None or rec.revoked or not hmac.compare_digest(rec.key_hash, _digest(parts[2])):
             raise AuthError("unknown or revoked API key")
         user = uow.users.get(rec.user_id)
     if needed_scope not in rec.scopes and "admin" not in rec.scopes:
@@ -94,8 +119,13 @@ def authenticate_key(key: str, needed_scope: str, *, uow: UnitOfWork) -> UserRec
 def revoke_api_key(key_id: int, *, uow: UnitOfWork, clock: Clock, actor: str) -> None:
     with uow:
         uow.users.revoke_key(key_id, clock.now())
-        uow.audit.record(at=clock.now(), actor=actor, action="api_key.revoked",
-                         subject_type="api_key", subject_id=key_id)
+        uow.audit.record(
+            at=clock.now(),
+            actor=actor,
+            action="api_key.revoked",
+            subject_type="api_key",
+            subject_id=key_id,
+        )
         uow.commit()
 
 
@@ -103,8 +133,9 @@ def can_write(role: str) -> bool:
     return role in (Role.OWNER, Role.ACCOUNTANT)
 
 
-def set_password(email: str, password: str, *, uow: UnitOfWork, clock: Clock,
-                 hasher: PasswordHasher, actor: str) -> None:
+def set_password(
+    email: str, password: str, *, uow: UnitOfWork, clock: Clock, hasher: PasswordHasher, actor: str
+) -> None:
     if len(password) < MIN_PASSWORD:
         raise InvalidValue(f"use at least {MIN_PASSWORD} characters", field="password")
     with uow:
@@ -112,6 +143,11 @@ def set_password(email: str, password: str, *, uow: UnitOfWork, clock: Clock,
         if user is None:
             raise AuthError(f"no user {email}")
         uow.users.set_password(user.id, hasher.hash(password))
-        uow.audit.record(at=clock.now(), actor=actor, action="user.password_changed",
-                         subject_type="user", subject_id=user.id)
+        uow.audit.record(
+            at=clock.now(),
+            actor=actor,
+            action="user.password_changed",
+            subject_type="user",
+            subject_id=user.id,
+        )
         uow.commit()

@@ -61,13 +61,29 @@ class _Delivery:
     pdf: bytes | None = None  # freshly rendered, to be stored
 
 
-def deliver_invoices(jobs: list[Job], *, uow: UnitOfWork, clock: Clock, worker: str,
-                     renderer: DocumentRenderer, mailer: Mailer, templates: EmailTemplates,
-                     config: DeliveryConfig) -> dict[int, Exception]:
+def deliver_invoices(
+    jobs: list[Job],
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    worker: str,
+    renderer: DocumentRenderer,
+    mailer: Mailer,
+    templates: EmailTemplates,
+    config: DeliveryConfig,
+) -> dict[int, Exception]:
     """Deliver the invoices of ``jobs``; return the jobs that failed, with their errors."""
     failures: dict[int, Exception] = {}
-    deliveries = _prepare(jobs, failures, uow=uow, clock=clock, worker=worker,
-                          renderer=renderer, templates=templates, config=config)
+    deliveries = _prepare(
+        jobs,
+        failures,
+        uow=uow,
+        clock=clock,
+        worker=worker,
+        renderer=renderer,
+        templates=templates,
+        config=config,
+    )
     if not deliveries:
         return failures
     with uow:
@@ -76,8 +92,13 @@ def deliver_invoices(jobs: list[Job], *, uow: UnitOfWork, clock: Clock, worker: 
             if d.pdf is not None:
                 uow.documents.put(d.invoice.id or 0, "pdf", d.pdf, clock.now())
             statuses[d.job.id] = uow.messages.start(
-                message_id=d.email.message_id, invoice_id=d.invoice.id, job_id=d.job.id,
-                recipients=list(d.email.to), subject=d.email.subject, at=clock.now()).status
+                message_id=d.email.message_id,
+                invoice_id=d.invoice.id,
+                job_id=d.job.id,
+                recipients=list(d.email.to),
+                subject=d.email.subject,
+                at=clock.now(),
+            ).status
         uow.commit()
     accepted: dict[int, str | None] = {}
     for d in deliveries:
@@ -86,25 +107,45 @@ def deliver_invoices(jobs: list[Job], *, uow: UnitOfWork, clock: Clock, worker: 
             continue
         try:
             accepted[d.job.id] = _send(d, uow=uow, clock=clock, worker=worker, mailer=mailer)
-        except Exception as exc:  # noqa: BLE001 — reported for this job alone
+        except Exception as exc:
             failures[d.job.id] = exc
-    _finish([d for d in deliveries if d.job.id in accepted], accepted, uow=uow, clock=clock,
-            worker=worker)
+    _finish(
+        [d for d in deliveries if d.job.id in accepted],
+        accepted,
+        uow=uow,
+        clock=clock,
+        worker=worker,
+    )
     return failures
 
 
-def _prepare(jobs: list[Job], failures: dict[int, Exception], *, uow: UnitOfWork,
-             clock: Clock, worker: str, renderer: DocumentRenderer, templates: EmailTemplates,
-             config: DeliveryConfig) -> list[_Delivery]:
+def _prepare(
+    jobs: list[Job],
+    failures: dict[int, Exception],
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    worker: str,
+    renderer: DocumentRenderer,
+    templates: EmailTemplates,
+    config: DeliveryConfig,
+) -> list[_Delivery]:
     by_invoice = {int(j.payload["invoice_id"]): j for j in jobs}
     with uow:
         invoices = uow.invoices.get_many(list(by_invoice))
-        skip = [j for i, j in by_invoice.items()
-                if i not in invoices or invoices[i].status in (InvoiceStatus.DRAFT,
-                                                               InvoiceStatus.VOID)]
+        skip = [
+            j
+            for i, j in by_invoice.items()
+            if i not in invoices or invoices[i].status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID)
+        ]
         for job in skip:  # voided (or deleted) before it went out: nothing to send
-            uow.audit.record(at=clock.now(), actor=worker, action="delivery.skipped",
-                             subject_type="invoice", subject_id=job.payload["invoice_id"])
+            uow.audit.record(
+                at=clock.now(),
+                actor=worker,
+                action="delivery.skipped",
+                subject_type="invoice",
+                subject_id=job.payload["invoice_id"],
+            )
             uow.outbox.complete(job.id, worker, clock.now())
         live = {i: inv for i, inv in invoices.items() if by_invoice[i] not in skip}
         clients = uow.clients.get_many([inv.client_id or 0 for inv in live.values()])
@@ -121,26 +162,46 @@ def _prepare(jobs: list[Job], failures: dict[int, Exception], *, uow: UnitOfWork
             fresh = None
             if inv_id not in pdfs:  # rendered once; a retry reuses the stored document
                 fresh = renderer.render(invoice_document(inv, entity, client.language))
-            email = _compose(inv, entity, client, tokens[inv_id], fresh or pdfs[inv_id],
-                             templates=templates, config=config, now=clock.now())
-        except Exception as exc:  # noqa: BLE001 — reported for this job alone
+            email = _compose(
+                inv,
+                entity,
+                client,
+                tokens[inv_id],
+                fresh or pdfs[inv_id],
+                templates=templates,
+                config=config,
+                now=clock.now(),
+            )
+        except Exception as exc:
             failures[job.id] = exc
             continue
         out.append(_Delivery(job, inv, email, fresh))
     return out
 
 
-def _compose(inv: Invoice, entity: EntityRecord, client: ClientRecord, token: str, pdf: bytes,
-             *, templates: EmailTemplates, config: DeliveryConfig,
-             now: datetime) -> OutgoingEmail:
+def _compose(
+    inv: Invoice,
+    entity: EntityRecord,
+    client: ClientRecord,
+    token: str,
+    pdf: bytes,
+    *,
+    templates: EmailTemplates,
+    config: DeliveryConfig,
+    now: datetime,
+) -> OutgoingEmail:
     recipients = list(inv.buyer.emails) or list(client.party.emails)
     if not recipients:
         recipients = [inv.buyer.require_email()]
     lang = client.language
     context: dict[str, Any] = {
-        "invoice": {"number": inv.number, "total": inv.gross.format(lang),
-                    "due_date": inv.due_date.isoformat() if inv.due_date else "",
-                    "currency": inv.currency, "balance": inv.balance.format(lang)},
+        "invoice": {
+            "number": inv.number,
+            "total": inv.gross.format(lang),
+            "due_date": inv.due_date.isoformat() if inv.due_date else "",
+            "currency": inv.currency,
+            "balance": inv.balance.format(lang),
+        },
         "client": {"name": inv.buyer.name, "contact_name": None},
         "seller": {"name": entity.party.name, "email": entity.email},
         "portal_url": portal_url(config, token),
@@ -151,10 +212,15 @@ def _compose(inv: Invoice, entity: EntityRecord, client: ClientRecord, token: st
         message_id=f"<invoice-{inv.id}.{entity.id}@{config.message_domain}>",
         to=(config.sandbox_to,) if config.sandbox_to else tuple(recipients),
         sender=str(Address(display_name=entity.party.name, addr_spec=entity.email)),
-        subject=subject, text_body=text, html_body=html, reply_to=entity.email,
+        subject=subject,
+        text_body=text,
+        html_body=html,
+        reply_to=entity.email,
         attachments=(Attachment(f"{inv.number}.pdf", pdf, "application/pdf"),),
-        headers=(("X-Autoinvoice-Invoice", inv.number or ""),
-                 *(sandboxed if config.sandbox_to else ())),
+        headers=(
+            ("X-Autoinvoice-Invoice", inv.number or ""),
+            *(sandboxed if config.sandbox_to else ()),
+        ),
         date=now,
     )
 
@@ -166,15 +232,26 @@ def _send(d: _Delivery, *, uow: UnitOfWork, clock: Clock, worker: str, mailer: M
     except PermanentMailError as exc:
         with uow:
             uow.messages.mark(d.email.message_id, "failed", exc.message, clock.now())
-            uow.audit.record(at=clock.now(), actor=worker, action="delivery.failed",
-                             subject_type="invoice", subject_id=d.invoice.id,
-                             detail={"reason": str(exc), "to": list(d.email.to)})
+            uow.audit.record(
+                at=clock.now(),
+                actor=worker,
+                action="delivery.failed",
+                subject_type="invoice",
+                subject_id=d.invoice.id,
+                detail={"reason": str(exc), "to": list(d.email.to)},
+            )
             uow.commit()
         raise
 
 
-def _finish(done: list[_Delivery], accepted: dict[int, str | None], *, uow: UnitOfWork,
-            clock: Clock, worker: str) -> None:
+def _finish(
+    done: list[_Delivery],
+    accepted: dict[int, str | None],
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    worker: str,
+) -> None:
     """Mark messages and invoices sent and the jobs done, in one transaction."""
     if not done:
         return
@@ -190,10 +267,14 @@ def _finish(done: list[_Delivery], accepted: dict[int, str | None], *, uow: Unit
                 if inv.status is not InvoiceStatus.VOID:
                     inv.mark_sent(now)
                     uow.invoices.save(inv)
-                uow.audit.record(at=now, actor=worker, action="invoice.sent",
-                                 subject_type="invoice", subject_id=inv.id,
-                                 detail={"message_id": d.email.message_id,
-                                         "to": list(d.email.to)})
+                uow.audit.record(
+                    at=now,
+                    actor=worker,
+                    action="invoice.sent",
+                    subject_type="invoice",
+                    subject_id=inv.id,
+                    detail={"message_id": d.email.message_id, "to": list(d.email.to)},
+                )
                 uow.outbox.complete(d.job.id, worker, now)
             uow.commit()
     except Exception:

@@ -54,7 +54,7 @@ def payment_instructions(invoice: Invoice, entity: EntityRecord) -> list[str]:
         out.append(f"Account holder: {bank['account_holder']}")
     if bank.get("iban"):
         iban = bank["iban"].replace(" ", "")
-        out.append("IBAN: " + " ".join(iban[i:i + 4] for i in range(0, len(iban), 4)))
+        out.append("IBAN: " + " ".join(iban[i : i + 4] for i in range(0, len(iban), 4)))
     if bank.get("bic"):
         out.append(f"BIC: {bank['bic']}")
     if bank.get("account_number"):
@@ -77,24 +77,33 @@ def invoice_document(invoice: Invoice, entity: EntityRecord, locale: str = "en")
     for b in totals.breakdown:
         if len(b.components) > 1:
             for comp in b.components:
-                tax_rows.append({"label": f"{comp.name} {format_decimal(comp.rate, locale=locale)} %",
-                                 "taxable": _money(b.taxable, c, locale),
-                                 "tax": _money(comp.amount, c, locale)})
+                tax_rows.append(
+                    {
+                        "label": f"{comp.name} {format_decimal(comp.rate, locale=locale)} %",
+                        "taxable": _money(b.taxable, c, locale),
+                        "tax": _money(comp.amount, c, locale),
+                    }
+                )
         else:
-            tax_rows.append({"label": b.tax.label, "taxable": _money(b.taxable, c, locale),
-                             "tax": _money(b.amount, c, locale)})
+            tax_rows.append(
+                {
+                    "label": b.tax.label,
+                    "taxable": _money(b.taxable, c, locale),
+                    "tax": _money(b.amount, c, locale),
+                }
+            )
     return {
         "title": "Credit note" if invoice.kind is InvoiceKind.CREDIT_NOTE else "Invoice",
         "number": invoice.number,
         "status": invoice.status.value,
         "issue_date": _date(invoice.issue_date, locale),
         "due_date": _date(invoice.due_date, locale) or invoice.terms.describe(),
-        "service_period": _period(min(starts) if starts else None, max(ends) if ends else None,
-                                  locale),
+        "service_period": _period(
+            min(starts) if starts else None, max(ends) if ends else None, locale
+        ),
         "currency": c,
         "lang": locale.split("_")[0],
-        "seller": {**_party(invoice.seller, locale), "email": entity.email,
-                   "phone": entity.phone},
+        "seller": {**_party(invoice.seller, locale), "email": entity.email, "phone": entity.phone},
         "buyer": _party(invoice.buyer, locale, invoice.buyer_reference),
         "lines": [
             {
@@ -118,7 +127,9 @@ def invoice_document(invoice: Invoice, entity: EntityRecord, locale: str = "en")
             "paid": _money(invoice.amount_paid, c, locale),
             "due": _money(invoice.balance.amount, c, locale),
         },
-        "payment": {"terms": invoice.terms.describe(),
-                    "instructions": payment_instructions(invoice, entity)},
+        "payment": {
+            "terms": invoice.terms.describe(),
+            "instructions": payment_instructions(invoice, entity),
+        },
         "footer": entity.footer,
     }

@@ -20,8 +20,15 @@ from .ports import ClientRecord, Clock, EntityRecord, UnitOfWork
 DELIVER = "deliver_invoice"
 
 
-def _attach(invoice: Invoice, client: ClientRecord, series_id: int, *, now: datetime,
-            contract_id: int | None = None, source_key: str | None = None) -> None:
+def _attach(
+    invoice: Invoice,
+    client: ClientRecord,
+    series_id: int,
+    *,
+    now: datetime,
+    contract_id: int | None = None,
+    source_key: str | None = None,
+) -> None:
     invoice.client_id = client.id
     invoice.entity_id = client.entity_id
     invoice.contract_id = contract_id
@@ -30,16 +37,35 @@ def _attach(invoice: Invoice, client: ClientRecord, series_id: int, *, now: date
     invoice.created_at = now
 
 
-def save_draft(invoice: Invoice, *, uow: UnitOfWork, client_id: int, now: datetime,
-               actor: str, contract_id: int | None = None,
-               source_key: str | None = None) -> int:
+def save_draft(
+    invoice: Invoice,
+    *,
+    uow: UnitOfWork,
+    client_id: int,
+    now: datetime,
+    actor: str,
+    contract_id: int | None = None,
+    source_key: str | None = None,
+) -> int:
     """Store a new draft (inside the caller's transaction). Drafts take no number."""
     client = uow.clients.get(client_id)
-    _attach(invoice, client, uow.numbering.default_series(client.entity_id).id, now=now,
-            contract_id=contract_id, source_key=source_key)
+    _attach(
+        invoice,
+        client,
+        uow.numbering.default_series(client.entity_id).id,
+        now=now,
+        contract_id=contract_id,
+        source_key=source_key,
+    )
     inv_id = uow.invoices.add(invoice)
-    uow.audit.record(at=now, actor=actor, action="invoice.drafted", subject_type="invoice",
-                     subject_id=inv_id, detail={"source": source_key})
+    uow.audit.record(
+        at=now,
+        actor=actor,
+        action="invoice.drafted",
+        subject_type="invoice",
+        subject_id=inv_id,
+        detail={"source": source_key},
+    )
     return inv_id
 
 
@@ -63,11 +89,19 @@ def _number(invoice: Invoice, entity: EntityRecord, *, uow: UnitOfWork, now: dat
 def _issued(invoice: Invoice, *, uow: UnitOfWork, now: datetime, actor: str) -> None:
     """What follows issuing, in the same transaction: the delivery job and the audit."""
     uow.outbox.enqueue(DELIVER, {"invoice_id": invoice.id}, f"{DELIVER}:{invoice.id}", now, now)
-    uow.audit.record(at=now, actor=actor, action="invoice.issued", subject_type="invoice",
-                     subject_id=invoice.id, detail={"number": invoice.number,
-                                                    "gross": str(invoice.gross.amount),
-                                                    "currency": invoice.currency,
-                                                    "source": invoice.source_key})
+    uow.audit.record(
+        at=now,
+        actor=actor,
+        action="invoice.issued",
+        subject_type="invoice",
+        subject_id=invoice.id,
+        detail={
+            "number": invoice.number,
+            "gross": str(invoice.gross.amount),
+            "currency": invoice.currency,
+            "source": invoice.source_key,
+        },
+    )
 
 
 def issue(invoice: Invoice, *, uow: UnitOfWork, now: datetime, actor: str) -> str:
@@ -87,23 +121,35 @@ def issue_invoice(invoice_id: int, *, uow: UnitOfWork, clock: Clock, actor: str)
     return number
 
 
-def void_invoice(invoice_id: int, reason: str, *, uow: UnitOfWork, clock: Clock,
-                 actor: str) -> None:
+def void_invoice(
+    invoice_id: int, reason: str, *, uow: UnitOfWork, clock: Clock, actor: str
+) -> None:
     now = clock.now()
     with uow:
         inv = uow.invoices.get(invoice_id, for_update=True)
         inv.void(now, reason)
         uow.invoices.save(inv)
-        uow.audit.record(at=now, actor=actor, action="invoice.voided", subject_type="invoice",
-                         subject_id=invoice_id, detail={"reason": reason})
+        uow.audit.record(
+            at=now,
+            actor=actor,
+            action="invoice.voided",
+            subject_type="invoice",
+            subject_id=invoice_id,
+            detail={"reason": reason},
+        )
         uow.commit()
 
 
 def delete_draft(invoice_id: int, *, uow: UnitOfWork, clock: Clock, actor: str) -> None:
     with uow:
         uow.invoices.delete_draft(invoice_id)
-        uow.audit.record(at=clock.now(), actor=actor, action="invoice.draft_deleted",
-                         subject_type="invoice", subject_id=invoice_id)
+        uow.audit.record(
+            at=clock.now(),
+            actor=actor,
+            action="invoice.draft_deleted",
+            subject_type="invoice",
+            subject_id=invoice_id,
+        )
         uow.commit()
 
 
@@ -115,8 +161,9 @@ class TickReport:
     skipped: int = 0
 
 
-def fire_due_schedules(*, uow: UnitOfWork, clock: Clock, limit: int = 500,
-                       actor: str = "scheduler") -> TickReport:
+def fire_due_schedules(
+    *, uow: UnitOfWork, clock: Clock, limit: int = 500, actor: str = "scheduler"
+) -> TickReport:
     """Fire every retainer occurrence that is due, each exactly once, catching up on any
     missed while the service was down. Safe with several schedulers running: the
     (contract, occurrence) firing row is claimed with an insert that only one can win."""
@@ -145,8 +192,16 @@ class _FireContext:
     series_id: int
 
 
-def _fire(contract: Contract, occurrence: datetime, ctx: _FireContext, *, uow: UnitOfWork,
-          now: datetime, actor: str, report: TickReport) -> None:
+def _fire(
+    contract: Contract,
+    occurrence: datetime,
+    ctx: _FireContext,
+    *,
+    uow: UnitOfWork,
+    now: datetime,
+    actor: str,
+    report: TickReport,
+) -> None:
     assert contract.id is not None
     rec = contract.recurrence
     assert rec is not None
@@ -168,20 +223,35 @@ def _fire(contract: Contract, occurrence: datetime, ctx: _FireContext, *, uow: U
         try:
             inv = assemble_retainer(contract, ctx.entity.party, ctx.client.party, occurrence)
         except DomainError as exc:
-            _needs_attention(uow, firing, "failed", None, exc, now=now, actor=actor,
-                             subject=("contract", contract.id))
+            _needs_attention(
+                uow,
+                firing,
+                "failed",
+                None,
+                exc,
+                now=now,
+                actor=actor,
+                subject=("contract", contract.id),
+            )
             report.held.append((contract.id, str(exc)))
             uow.commit()
             return
-        _attach(inv, ctx.client, ctx.series_id, now=now, contract_id=contract.id,
-                source_key=f"contract:{contract.id}:{occurrence.isoformat()}")
+        _attach(
+            inv,
+            ctx.client,
+            ctx.series_id,
+            now=now,
+            contract_id=contract.id,
+            source_key=f"contract:{contract.id}:{occurrence.isoformat()}",
+        )
         try:
             seq = _number(inv, ctx.entity, uow=uow, now=now)
         except DomainError as exc:
             inv.hold_reason = str(exc)
             inv_id = uow.invoices.add(inv)
-            _needs_attention(uow, firing, "held", inv_id, exc, now=now, actor=actor,
-                             subject=("invoice", inv_id))
+            _needs_attention(
+                uow, firing, "held", inv_id, exc, now=now, actor=actor, subject=("invoice", inv_id)
+            )
             report.held.append((contract.id, str(exc)))
             uow.commit()
             return
@@ -192,10 +262,23 @@ def _fire(contract: Contract, occurrence: datetime, ctx: _FireContext, *, uow: U
         uow.commit()
 
 
-def _needs_attention(uow: UnitOfWork, firing: int, outcome: str, invoice_id: int | None,
-                     exc: DomainError, *, now: datetime, actor: str,
-                     subject: tuple[str, int]) -> None:
+def _needs_attention(
+    uow: UnitOfWork,
+    firing: int,
+    outcome: str,
+    invoice_id: int | None,
+    exc: DomainError,
+    *,
+    now: datetime,
+    actor: str,
+    subject: tuple[str, int],
+) -> None:
     uow.firings.settle(firing, outcome, invoice_id, str(exc))
-    uow.audit.record(at=now, actor=actor, action="invoice.needs_attention",
-                     subject_type=subject[0], subject_id=subject[1],
-                     detail={"reason": str(exc), "field": exc.field})
+    uow.audit.record(
+        at=now,
+        actor=actor,
+        action="invoice.needs_attention",
+        subject_type=subject[0],
+        subject_id=subject[1],
+        detail={"reason": str(exc), "field": exc.field},
+    )

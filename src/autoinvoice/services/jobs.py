@@ -28,9 +28,15 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
-def run_jobs_once(*, uow: UnitOfWork, clock: Clock, worker: str,
-                  handlers: Mapping[str, Handler], batch: int = 10,
-                  lease_seconds: int = 60) -> int:
+def run_jobs_once(
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    worker: str,
+    handlers: Mapping[str, Handler],
+    batch: int = 10,
+    lease_seconds: int = 60,
+) -> int:
     """Claim and run up to ``batch`` jobs; return how many were claimed."""
     with uow:
         jobs = uow.outbox.claim(worker, clock.now(), lease_seconds, batch, list(handlers))
@@ -70,9 +76,17 @@ def _failed(job: Job, exc: Exception, *, uow: UnitOfWork, clock: Clock, worker: 
     log.warning("job %s (%s) failed on attempt %s: %s", job.id, job.kind, job.attempts, reason)
     with uow:
         uow.outbox.fail(job.id, worker, reason, now, retry_at)
-        uow.audit.record(at=now, actor=worker,
-                         action="job.dead" if permanent else "job.retry_scheduled",
-                         subject_type="job", subject_id=job.id,
-                         detail={"kind": job.kind, "attempts": job.attempts, "error": reason,
-                                 "payload": job.payload})
+        uow.audit.record(
+            at=now,
+            actor=worker,
+            action="job.dead" if permanent else "job.retry_scheduled",
+            subject_type="job",
+            subject_id=job.id,
+            detail={
+                "kind": job.kind,
+                "attempts": job.attempts,
+                "error": reason,
+                "payload": job.payload,
+            },
+        )
         uow.commit()

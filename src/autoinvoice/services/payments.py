@@ -37,8 +37,9 @@ class PaymentOutcome:
     duplicate: bool = False
 
 
-def record_payment(cmd: RecordPayment, *, uow: UnitOfWork, clock: Clock,
-                   actor: str) -> PaymentOutcome:
+def record_payment(
+    cmd: RecordPayment, *, uow: UnitOfWork, clock: Clock, actor: str
+) -> PaymentOutcome:
     now = clock.now()
     received = require_aware(cmd.received_at, "received_at") if cmd.received_at else now
     amount = to_decimal(cmd.amount, field="amount")
@@ -47,25 +48,47 @@ def record_payment(cmd: RecordPayment, *, uow: UnitOfWork, clock: Clock,
         if cmd.idempotency_key:
             existing = uow.payments.by_key(cmd.idempotency_key)
             if existing is not None:
-                return PaymentOutcome(existing, inv.status.value, inv.balance.amount,
-                                      Decimal(0), duplicate=True)
+                return PaymentOutcome(
+                    existing, inv.status.value, inv.balance.amount, Decimal(0), duplicate=True
+                )
         money = Money(amount, cmd.currency or inv.currency)
         extra = inv.apply_payment(money, received)
         assert inv.client_id is not None
         pid = uow.payments.add(
-            client_id=inv.client_id, invoice_id=inv.id, amount=money.amount,
-            applied=(money - extra).amount, currency=money.currency, method=cmd.method,
-            reference=cmd.reference, received_at=received, recorded_at=now,
-            idempotency_key=cmd.idempotency_key)
+            client_id=inv.client_id,
+            invoice_id=inv.id,
+            amount=money.amount,
+            applied=(money - extra).amount,
+            currency=money.currency,
+            method=cmd.method,
+            reference=cmd.reference,
+            received_at=received,
+            recorded_at=now,
+            idempotency_key=cmd.idempotency_key,
+        )
         if extra.is_positive():
-            uow.credits.add(client_id=inv.client_id, amount=extra.amount,
-                            currency=extra.currency, payment_id=pid,
-                            note=f"overpayment of invoice {inv.number}", at=now)
+            uow.credits.add(
+                client_id=inv.client_id,
+                amount=extra.amount,
+                currency=extra.currency,
+                payment_id=pid,
+                note=f"overpayment of invoice {inv.number}",
+                at=now,
+            )
         uow.invoices.save(inv)
-        uow.audit.record(at=now, actor=actor, action="invoice.payment_received",
-                         subject_type="invoice", subject_id=inv.id,
-                         detail={"amount": str(money.amount), "currency": money.currency,
-                                 "method": cmd.method, "credited": str(extra.amount),
-                                 "status": inv.status.value})
+        uow.audit.record(
+            at=now,
+            actor=actor,
+            action="invoice.payment_received",
+            subject_type="invoice",
+            subject_id=inv.id,
+            detail={
+                "amount": str(money.amount),
+                "currency": money.currency,
+                "method": cmd.method,
+                "credited": str(extra.amount),
+                "status": inv.status.value,
+            },
+        )
         uow.commit()
         return PaymentOutcome(pid, inv.status.value, inv.balance.amount, extra.amount)

@@ -136,6 +136,7 @@ class Contracts(Protocol):
     def due(self, now: datetime, limit: int) -> list[tuple[Contract, datetime]]:
         """Active retainers whose next occurrence (``next_run_at``) ≤ now, oldest first."""
         ...
+
     def advance(self, contract_id: int, fired: datetime, following: datetime | None) -> None:
         """Move the next occurrence past ``fired`` — only forward, never back."""
         ...
@@ -155,27 +156,39 @@ class Firings(Protocol):
     def claim(self, contract_id: int, occurrence_at: datetime, fired_at: datetime) -> int | None:
         """Record that an occurrence fired; None when it already had (another scheduler)."""
         ...
-    def settle(self, firing_id: int, outcome: str, invoice_id: int | None, detail: str | None) -> None: ...
+
+    def settle(
+        self, firing_id: int, outcome: str, invoice_id: int | None, detail: str | None
+    ) -> None: ...
 
 
 class Invoices(Protocol):
     def add(self, invoice: Invoice, *, seq: int | None = None) -> int:
         """Insert a new invoice (draft, or issued with its sequence number ``seq``)."""
         ...
+
     def get(self, invoice_id: int, *, for_update: bool = False) -> Invoice: ...
     def get_many(self, ids: Sequence[int], *, for_update: bool = False) -> dict[int, Invoice]:
         """The invoices that exist among ``ids`` (two queries, whatever their number)."""
         ...
+
     def portal_tokens(self, ids: Sequence[int]) -> dict[int, str]: ...
     def save(self, invoice: Invoice, *, seq: int | None = None) -> None:
         """Store status, dates and payment figures; lines and parties only while the stored
         invoice is a draft (issued invoices are immutable); ``seq`` when it is being issued."""
         ...
+
     def delete_draft(self, invoice_id: int) -> None: ...
     def by_number(self, number: str) -> Invoice: ...
     def by_source(self, source_key: str) -> Invoice | None: ...
-    def summaries(self, *, status: str | None = None, client_id: int | None = None,
-                  limit: int = 200, after_id: int | None = None) -> list[InvoiceSummary]: ...
+    def summaries(
+        self,
+        *,
+        status: str | None = None,
+        client_id: int | None = None,
+        limit: int = 200,
+        after_id: int | None = None,
+    ) -> list[InvoiceSummary]: ...
     def portal_token(self, invoice_id: int) -> str: ...
     def by_portal_token(self, token: str) -> Invoice: ...
 
@@ -187,50 +200,96 @@ class Documents(Protocol):
 
 
 class Payments(Protocol):
-    def add(self, *, client_id: int, invoice_id: int | None, amount: Decimal, applied: Decimal,
-            currency: str, method: str, reference: str | None, received_at: datetime,
-            recorded_at: datetime, idempotency_key: str | None) -> int: ...
+    def add(
+        self,
+        *,
+        client_id: int,
+        invoice_id: int | None,
+        amount: Decimal,
+        applied: Decimal,
+        currency: str,
+        method: str,
+        reference: str | None,
+        received_at: datetime,
+        recorded_at: datetime,
+        idempotency_key: str | None,
+    ) -> int: ...
     def by_key(self, idempotency_key: str) -> int | None: ...
     def for_invoice(self, invoice_id: int) -> list[dict[str, Any]]: ...
 
 
 class Credits(Protocol):
-    def add(self, *, client_id: int, amount: Decimal, currency: str, payment_id: int | None,
-            note: str, at: datetime) -> None: ...
+    def add(
+        self,
+        *,
+        client_id: int,
+        amount: Decimal,
+        currency: str,
+        payment_id: int | None,
+        note: str,
+        at: datetime,
+    ) -> None: ...
     def balance(self, client_id: int, currency: str) -> Decimal: ...
 
 
 class Outbox(Protocol):
-    def enqueue(self, kind: str, payload: dict[str, Any], key: str, run_after: datetime,
-                now: datetime) -> bool:
+    def enqueue(
+        self, kind: str, payload: dict[str, Any], key: str, run_after: datetime, now: datetime
+    ) -> bool:
         """Add a job unless one with ``key`` exists; True when added. Same transaction as the
         change that causes it."""
         ...
-    def claim(self, worker: str, now: datetime, lease_seconds: int, limit: int,
-              kinds: Sequence[str] | None = None) -> list[Job]:
+
+    def claim(
+        self,
+        worker: str,
+        now: datetime,
+        lease_seconds: int,
+        limit: int,
+        kinds: Sequence[str] | None = None,
+    ) -> list[Job]:
         """Take up to ``limit`` runnable jobs (pending and due, or running with an expired
         lease — its worker died). PostgreSQL: FOR UPDATE SKIP LOCKED."""
         ...
+
     def complete(self, job_id: int, worker: str, now: datetime) -> bool: ...
-    def fail(self, job_id: int, worker: str, error: str, now: datetime,
-             retry_at: datetime | None) -> None: ...
+    def fail(
+        self, job_id: int, worker: str, error: str, now: datetime, retry_at: datetime | None
+    ) -> None: ...
     def extend(self, job_id: int, worker: str, until: datetime) -> None: ...
     def counts(self) -> dict[str, int]: ...
 
 
 class Messages(Protocol):
     def get(self, message_id: str) -> MessageRecord | None: ...
-    def start(self, *, message_id: str, invoice_id: int | None, job_id: int | None,
-              recipients: list[str], subject: str, at: datetime) -> MessageRecord: ...
+    def start(
+        self,
+        *,
+        message_id: str,
+        invoice_id: int | None,
+        job_id: int | None,
+        recipients: list[str],
+        subject: str,
+        at: datetime,
+    ) -> MessageRecord: ...
     def mark(self, message_id: str, status: str, detail: str | None, at: datetime) -> None: ...
     def for_invoice(self, invoice_id: int) -> list[dict[str, Any]]: ...
 
 
 class Audit(Protocol):
-    def record(self, *, at: datetime, actor: str, action: str, subject_type: str,
-               subject_id: str | int | None, detail: dict[str, Any] | None = None) -> None: ...
-    def recent(self, limit: int = 100, subject_type: str | None = None,
-               subject_id: str | None = None) -> list[dict[str, Any]]: ...
+    def record(
+        self,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        subject_type: str,
+        subject_id: str | int | None,
+        detail: dict[str, Any] | None = None,
+    ) -> None: ...
+    def recent(
+        self, limit: int = 100, subject_type: str | None = None, subject_id: str | None = None
+    ) -> list[dict[str, Any]]: ...
 
 
 class Users(Protocol):
@@ -239,8 +298,16 @@ class Users(Protocol):
     def get(self, user_id: int) -> UserRecord: ...
     def count(self) -> int: ...
     def set_password(self, user_id: int, password_hash: str) -> None: ...
-    def add_key(self, *, user_id: int, name: str, prefix: str, key_hash: str,
-                scopes: Sequence[str], at: datetime) -> int: ...
+    def add_key(
+        self,
+        *,
+        user_id: int,
+        name: str,
+        prefix: str,
+        key_hash: str,
+        scopes: Sequence[str],
+        at: datetime,
+    ) -> int: ...
     def key_by_prefix(self, prefix: str) -> ApiKeyRecord | None: ...
     def revoke_key(self, key_id: int, at: datetime) -> None: ...
 

@@ -33,8 +33,10 @@ def _run(url: str, tmp_path: Path, total: int, procs: int = 4) -> list[tuple[int
     ids = [draft_for(app, client) for _ in range(total)]
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(procs)
-    workers = [ctx.Process(target=_issue_many, args=(url, str(tmp_path), ids[i::procs], barrier))
-               for i in range(procs)]
+    workers = [
+        ctx.Process(target=_issue_many, args=(url, str(tmp_path), ids[i::procs], barrier))
+        for i in range(procs)
+    ]
     for w in workers:
         w.start()
     for w in workers:
@@ -45,14 +47,16 @@ def _run(url: str, tmp_path: Path, total: int, procs: int = 4) -> list[tuple[int
     from autoinvoice.adapters.db import tables as t
 
     with app.uow(read_only=True) as uow:
-        rows = uow.connection.execute(select(t.invoices.c.seq, t.invoices.c.number)
-                                      .order_by(t.invoices.c.seq)).all()
+        rows = uow.connection.execute(
+            select(t.invoices.c.seq, t.invoices.c.number).order_by(t.invoices.c.seq)
+        ).all()
     app.engine.dispose()
     return [(r.seq, r.number) for r in rows]
 
 
-def test_four_processes_issuing_1000_invoices_on_postgresql_get_1_to_1000(pg_url: str,
-                                                                          tmp_path) -> None:
+def test_four_processes_issuing_1000_invoices_on_postgresql_get_1_to_1000(
+    pg_url: str, tmp_path
+) -> None:
     from databases import truncate_all
 
     truncate_all(pg_url)
@@ -62,7 +66,6 @@ def test_four_processes_issuing_1000_invoices_on_postgresql_get_1_to_1000(pg_url
     assert rows[-1][1] == "INV-2026-001000"
 
 
-def test_four_processes_issuing_on_sqlite_get_gapless_numbers(sqlite_url: str,
-                                                              tmp_path) -> None:
+def test_four_processes_issuing_on_sqlite_get_gapless_numbers(sqlite_url: str, tmp_path) -> None:
     rows = _run(sqlite_url, tmp_path, 200)
     assert [seq for seq, _ in rows] == list(range(1, 201))

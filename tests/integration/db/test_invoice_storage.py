@@ -39,8 +39,14 @@ def _issue(app, inv_id: int) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_a_draft_round_trips_with_exact_decimals_and_aware_datetimes(app, client_id) -> None:
-    inv_id = draft_for(app, client_id, lines=[("Consulting, senior engineer", "7.125", "0.0001"),
-                                              ("Licences", "3", "1234567.8912")])
+    inv_id = draft_for(
+        app,
+        client_id,
+        lines=[
+            ("Consulting, senior engineer", "7.125", "0.0001"),
+            ("Licences", "3", "1234567.8912"),
+        ],
+    )
     with app.uow(read_only=True) as uow:
         inv = uow.invoices.get(inv_id)
     assert [ln.quantity for ln in inv.lines] == [Decimal("7.125"), Decimal("3")]
@@ -109,8 +115,9 @@ def test_an_issued_invoice_cannot_be_changed_or_issued_again(app, client_id) -> 
             uow.invoices.delete_draft(inv_id)
 
 
-def test_storage_keeps_issued_figures_even_if_a_caller_tampers_with_the_object(app,
-                                                                                client_id) -> None:
+def test_storage_keeps_issued_figures_even_if_a_caller_tampers_with_the_object(
+    app, client_id
+) -> None:
     inv_id = draft_for(app, client_id)
     number = _issue(app, inv_id)
     with app.uow() as uow:
@@ -129,19 +136,22 @@ def test_storage_keeps_issued_figures_even_if_a_caller_tampers_with_the_object(a
 def test_a_partial_then_full_payment_moves_the_status_to_paid(app, client_id) -> None:
     inv_id = draft_for(app, client_id)
     _issue(app, inv_id)
-    r1 = record_payment(RecordPayment(inv_id, "2000.00"), uow=app.uow(), clock=app.clock,
-                        actor="test")
+    r1 = record_payment(
+        RecordPayment(inv_id, "2000.00"), uow=app.uow(), clock=app.clock, actor="test"
+    )
     assert (r1.invoice_status, r1.balance) == ("partially_paid", Decimal("3355.00"))
-    r2 = record_payment(RecordPayment(inv_id, "3355.00"), uow=app.uow(), clock=app.clock,
-                        actor="test")
+    r2 = record_payment(
+        RecordPayment(inv_id, "3355.00"), uow=app.uow(), clock=app.clock, actor="test"
+    )
     assert (r2.invoice_status, r2.balance) == ("paid", Decimal("0.00"))
 
 
 def test_an_overpayment_is_kept_as_client_credit(app, client_id) -> None:
     inv_id = draft_for(app, client_id)
     _issue(app, inv_id)
-    r = record_payment(RecordPayment(inv_id, "5400.00"), uow=app.uow(), clock=app.clock,
-                       actor="test")
+    r = record_payment(
+        RecordPayment(inv_id, "5400.00"), uow=app.uow(), clock=app.clock, actor="test"
+    )
     assert r.invoice_status == "paid" and r.credited == Decimal("45.00")
     with app.uow(read_only=True) as uow:
         assert uow.credits.balance(client_id, "EUR") == Decimal("45.00")
@@ -161,19 +171,24 @@ def test_the_same_payment_arriving_twice_is_recorded_once(app, client_id) -> Non
         assert uow.invoices.get(inv_id).amount_paid == Decimal("1000")
 
 
-@pytest.mark.parametrize(("amount", "currency", "error", "field"), [
-    ("abc", None, InvalidValue, "amount"),
-    ("-5", None, InvalidValue, "amount"),
-    ("10", "XYZ", UnknownCurrency, "currency"),
-    ("10", "USD", InvalidValue, "currency"),
-])
+@pytest.mark.parametrize(
+    ("amount", "currency", "error", "field"),
+    [
+        ("abc", None, InvalidValue, "amount"),
+        ("-5", None, InvalidValue, "amount"),
+        ("10", "XYZ", UnknownCurrency, "currency"),
+        ("10", "USD", InvalidValue, "currency"),
+    ],
+)
 def test_a_bad_payment_is_refused_naming_the_field_and_stores_nothing(
-        app, client_id, amount, currency, error, field) -> None:
+    app, client_id, amount, currency, error, field
+) -> None:
     inv_id = draft_for(app, client_id)
     _issue(app, inv_id)
     with pytest.raises(error) as err:
-        record_payment(RecordPayment(inv_id, amount, currency), uow=app.uow(), clock=app.clock,
-                       actor="test")
+        record_payment(
+            RecordPayment(inv_id, amount, currency), uow=app.uow(), clock=app.clock, actor="test"
+        )
     assert err.value.field == field
     with app.uow(read_only=True) as uow:
         assert uow.payments.for_invoice(inv_id) == []
@@ -183,11 +198,9 @@ def test_a_bad_payment_is_refused_naming_the_field_and_stores_nothing(
 def test_a_payment_on_a_void_invoice_is_refused(app, client_id) -> None:
     inv_id = draft_for(app, client_id)
     _issue(app, inv_id)
-    void_invoice(inv_id, "issued to the wrong client", uow=app.uow(), clock=app.clock,
-                 actor="test")
+    void_invoice(inv_id, "issued to the wrong client", uow=app.uow(), clock=app.clock, actor="test")
     with pytest.raises(InvalidTransition):
-        record_payment(RecordPayment(inv_id, "10"), uow=app.uow(), clock=app.clock,
-                       actor="test")
+        record_payment(RecordPayment(inv_id, "10"), uow=app.uow(), clock=app.clock, actor="test")
     with app.uow(read_only=True) as uow:
         inv = uow.invoices.get(inv_id)
     assert inv.status is InvoiceStatus.VOID and inv.void_reason == "issued to the wrong client"
@@ -196,9 +209,9 @@ def test_a_payment_on_a_void_invoice_is_refused(app, client_id) -> None:
 def test_every_change_leaves_an_audit_record(app, client_id) -> None:
     inv_id = draft_for(app, client_id)
     _issue(app, inv_id)
-    record_payment(RecordPayment(inv_id, "5355.00"), uow=app.uow(), clock=app.clock,
-                   actor="alice")
+    record_payment(RecordPayment(inv_id, "5355.00"), uow=app.uow(), clock=app.clock, actor="alice")
     with app.uow(read_only=True) as uow:
-        actions = [a["action"] for a in uow.audit.recent(subject_type="invoice",
-                                                         subject_id=str(inv_id))]
+        actions = [
+            a["action"] for a in uow.audit.recent(subject_type="invoice", subject_id=str(inv_id))
+        ]
     assert actions == ["invoice.payment_received", "invoice.issued", "invoice.drafted"]

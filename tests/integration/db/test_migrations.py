@@ -13,8 +13,9 @@ from autoinvoice.adapters.db.tables import metadata
 def test_migrated_database_matches_the_declared_tables(database_url: str) -> None:
     engine = make_engine(database_url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}),
-                                metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": False}), metadata
+        )
     engine.dispose()
     assert diff == []
 

@@ -68,10 +68,24 @@ def test_a_failing_job_is_retried_with_back_off_then_given_up(app) -> None:
 
     t = app.clock.now()
     for _ in range(8):
-        assert run_jobs_once(uow=app.uow(), clock=app.clock, worker="w",
-                             handlers={"noop": one_at_a_time(handler)}) == 1
-        assert run_jobs_once(uow=app.uow(), clock=app.clock, worker="w",
-                             handlers={"noop": one_at_a_time(handler)}) == 0  # waiting for back-off
+        assert (
+            run_jobs_once(
+                uow=app.uow(),
+                clock=app.clock,
+                worker="w",
+                handlers={"noop": one_at_a_time(handler)},
+            )
+            == 1
+        )
+        assert (
+            run_jobs_once(
+                uow=app.uow(),
+                clock=app.clock,
+                worker="w",
+                handlers={"noop": one_at_a_time(handler)},
+            )
+            == 0
+        )  # waiting for back-off
         app.clock.advance(backoff(len(calls)))
     assert calls == list(range(1, 9))
     with app.uow() as uow:
@@ -87,7 +101,9 @@ def test_a_permanent_error_gives_up_at_once(app) -> None:
     def handler(job: Job) -> None:
         raise PermanentMailError(550, "5.1.1 no such user")
 
-    run_jobs_once(uow=app.uow(), clock=app.clock, worker="w", handlers={"noop": one_at_a_time(handler)})
+    run_jobs_once(
+        uow=app.uow(), clock=app.clock, worker="w", handlers={"noop": one_at_a_time(handler)}
+    )
     with app.uow() as uow:
         assert uow.outbox.counts() == {"dead": 1}
 

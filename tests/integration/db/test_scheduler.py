@@ -98,8 +98,16 @@ def test_a_cross_border_retainer_without_the_clients_vat_id_fails_loudly(app) ->
     entity = make_entity(app)
     from autoinvoice.domain.parties import Address
 
-    make_retainer(app, make_client(app, entity, country="FR", tax_id=None,
-                                   address=Address(("1 rue X",), "Lyon", "69002", "FR")))
+    make_retainer(
+        app,
+        make_client(
+            app,
+            entity,
+            country="FR",
+            tax_id=None,
+            address=Address(("1 rue X",), "Lyon", "69002", "FR"),
+        ),
+    )
     app.clock.set(datetime(2026, 12, 1, 6, 0, tzinfo=UTC))
     report = _tick(app)
     assert report.issued == [] and "VAT identification number" in report.held[0][1]

@@ -22,8 +22,13 @@ def smtp():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def app(database_url: str, tmp_path: Path, smtp):  # type: ignore[no-untyped-def]
-    a = make_app(database_url, tmp_path, smtp_host=smtp.host, smtp_port=smtp.port,
-                 base_url="https://billing.nordlicht.example")
+    a = make_app(
+        database_url,
+        tmp_path,
+        smtp_host=smtp.host,
+        smtp_port=smtp.port,
+        base_url="https://billing.nordlicht.example",
+    )
     yield a
     a.engine.dispose()
 
@@ -63,8 +68,9 @@ def test_an_issued_invoice_is_emailed_with_its_pdf_and_marked_sent(app, smtp, is
     assert logged["status"] == "sent"
 
 
-def test_a_temporary_smtp_failure_is_retried_later_and_then_delivered_once(app, smtp,
-                                                                           issued) -> None:
+def test_a_temporary_smtp_failure_is_retried_later_and_then_delivered_once(
+    app, smtp, issued
+) -> None:
     smtp.data_reply = "451 4.3.0 Mailbox temporarily unavailable"
     _work(app)
     with app.uow(read_only=True) as uow:
@@ -79,8 +85,7 @@ def test_a_temporary_smtp_failure_is_retried_later_and_then_delivered_once(app, 
         assert uow.invoices.get(issued).status is InvoiceStatus.SENT
 
 
-def test_a_permanent_smtp_failure_marks_the_delivery_failed_and_alerts(app, smtp,
-                                                                       issued) -> None:
+def test_a_permanent_smtp_failure_marks_the_delivery_failed_and_alerts(app, smtp, issued) -> None:
     smtp.rcpt_replies = {"ap@hanseatic.example": "550 5.1.1 No such user"}
     _work(app)
     with app.uow(read_only=True) as uow:
@@ -128,9 +133,15 @@ def test_a_voided_invoice_is_not_delivered(app, smtp, issued) -> None:
 
 
 def test_sandbox_mode_sends_to_the_test_inbox_and_names_the_intended_recipient(
-        database_url, tmp_path, smtp) -> None:
-    app = make_app(database_url, tmp_path, smtp_host=smtp.host, smtp_port=smtp.port,
-                   mail_sandbox_to="inbox@test.example")
+    database_url, tmp_path, smtp
+) -> None:
+    app = make_app(
+        database_url,
+        tmp_path,
+        smtp_host=smtp.host,
+        smtp_port=smtp.port,
+        mail_sandbox_to="inbox@test.example",
+    )
     inv_id = draft_for(app, make_client(app, make_entity(app)))
     issue_invoice(inv_id, uow=app.uow(), clock=app.clock, actor="test")
     _work(app)
@@ -140,8 +151,7 @@ def test_sandbox_mode_sends_to_the_test_inbox_and_names_the_intended_recipient(
     app.engine.dispose()
 
 
-def test_without_smtp_settings_mail_is_written_to_the_mail_folder(database_url,
-                                                                  tmp_path) -> None:
+def test_without_smtp_settings_mail_is_written_to_the_mail_folder(database_url, tmp_path) -> None:
     app = make_app(database_url, tmp_path)
     inv_id = draft_for(app, make_client(app, make_entity(app)))
     issue_invoice(inv_id, uow=app.uow(), clock=app.clock, actor="test")
@@ -153,8 +163,10 @@ def test_without_smtp_settings_mail_is_written_to_the_mail_folder(database_url,
 
 def test_one_refused_address_in_a_batch_does_not_hold_up_the_others(app, smtp) -> None:
     entity = make_entity(app)
-    good = [make_client(app, entity, name=f"Client {i} AG", emails=(f"ap{i}@ok.example",))
-            for i in range(3)]
+    good = [
+        make_client(app, entity, name=f"Client {i} AG", emails=(f"ap{i}@ok.example",))
+        for i in range(3)
+    ]
     bad = make_client(app, entity, name="Gone AG", emails=("nobody@gone.example",))
     ids = [draft_for(app, c) for c in [*good[:2], bad, good[2]]]
     for inv_id in ids:
@@ -162,9 +174,16 @@ def test_one_refused_address_in_a_batch_does_not_hold_up_the_others(app, smtp) -
     smtp.rcpt_replies = {"nobody@gone.example": "550 5.1.1 No such user"}
     assert _work(app) == 4
     assert sorted(m.rcpt_tos[0] for m in smtp.wait_for(3)) == [
-        "ap0@ok.example", "ap1@ok.example", "ap2@ok.example"]
+        "ap0@ok.example",
+        "ap1@ok.example",
+        "ap2@ok.example",
+    ]
     with app.uow(read_only=True) as uow:
         statuses = [uow.invoices.get(i).status for i in ids]
         assert uow.outbox.counts() == {"done": 3, "dead": 1}
-    assert statuses == [InvoiceStatus.SENT, InvoiceStatus.SENT, InvoiceStatus.ISSUED,
-                        InvoiceStatus.SENT]
+    assert statuses == [
+        InvoiceStatus.SENT,
+        InvoiceStatus.SENT,
+        InvoiceStatus.ISSUED,
+        InvoiceStatus.SENT,
+    ]

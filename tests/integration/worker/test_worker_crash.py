@@ -26,12 +26,17 @@ N = 12
 
 
 def _worker(env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "autoinvoice", "worker", "--name", name],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "autoinvoice", "worker", "--name", name],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def test_killing_a_worker_mid_delivery_loses_nothing_and_sends_nothing_twice(
-        database_url: str, tmp_path: Path) -> None:
+    database_url: str, tmp_path: Path
+) -> None:
     app = make_app(database_url, tmp_path)
     client = make_client(app, make_entity(app))
     ids = [draft_for(app, client) for _ in range(N)]
@@ -39,10 +44,16 @@ def test_killing_a_worker_mid_delivery_loses_nothing_and_sends_nothing_twice(
         issue_invoice(inv_id, uow=app.uow(), clock=app.clock, actor="test")
 
     with SmtpTestServer(delay_rcpt_seconds=60) as smtp:
-        env = {**os.environ, "AUTOINVOICE_DATABASE_URL": database_url,
-               "AUTOINVOICE_DATA_DIR": str(tmp_path), "AUTOINVOICE_SMTP_HOST": smtp.host,
-               "AUTOINVOICE_SMTP_PORT": str(smtp.port), "AUTOINVOICE_WORKER_LEASE_SECONDS": "3",
-               "AUTOINVOICE_WORKER_BATCH": "1", "AUTOINVOICE_WORKER_POLL_SECONDS": "0.2"}
+        env = {
+            **os.environ,
+            "AUTOINVOICE_DATABASE_URL": database_url,
+            "AUTOINVOICE_DATA_DIR": str(tmp_path),
+            "AUTOINVOICE_SMTP_HOST": smtp.host,
+            "AUTOINVOICE_SMTP_PORT": str(smtp.port),
+            "AUTOINVOICE_WORKER_LEASE_SECONDS": "3",
+            "AUTOINVOICE_WORKER_BATCH": "1",
+            "AUTOINVOICE_WORKER_POLL_SECONDS": "0.2",
+        }
         doomed = _worker(env, "doomed")
         assert smtp.rcpt_seen.wait(60), "the worker never reached the SMTP server"
         doomed.send_signal(signal.SIGKILL)
@@ -68,7 +79,10 @@ def test_killing_a_worker_mid_delivery_loses_nothing_and_sends_nothing_twice(
     with app.uow(read_only=True) as uow:
         assert uow.outbox.counts() == {"done": N}
         assert all(uow.invoices.get(i).status is InvoiceStatus.SENT for i in ids)
-        retried = [a for a in uow.audit.recent(500) if a["action"] == "invoice.sent"
-                   and a["actor"] == "survivor"]
+        retried = [
+            a
+            for a in uow.audit.recent(500)
+            if a["action"] == "invoice.sent" and a["actor"] == "survivor"
+        ]
     assert len(retried) == N  # the survivor finished the orphaned job and the rest
     app.engine.dispose()

@@ -27,19 +27,43 @@ class SqlOutbox:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def enqueue(self, kind: str, payload: dict[str, Any], key: str, run_after: datetime,
-                now: datetime) -> bool:
-        return _insert_ignore(
-            self.conn, t.jobs, ["idempotency_key"], kind=kind, payload=payload,
-            idempotency_key=key, status="pending", attempts=0, max_attempts=8,
-            run_after=run_after, created_at=now, locked_by=None, locked_until=None,
-            last_error=None, finished_at=None) is not None
+    def enqueue(
+        self, kind: str, payload: dict[str, Any], key: str, run_after: datetime, now: datetime
+    ) -> bool:
+        return (
+            _insert_ignore(
+                self.conn,
+                t.jobs,
+                ["idempotency_key"],
+                kind=kind,
+                payload=payload,
+                idempotency_key=key,
+                status="pending",
+                attempts=0,
+                max_attempts=8,
+                run_after=run_after,
+                created_at=now,
+                locked_by=None,
+                locked_until=None,
+                last_error=None,
+                finished_at=None,
+            )
+            is not None
+        )
 
-    def claim(self, worker: str, now: datetime, lease_seconds: int, limit: int,
-              kinds: Sequence[str] | None = None) -> list[Job]:
+    def claim(
+        self,
+        worker: str,
+        now: datetime,
+        lease_seconds: int,
+        limit: int,
+        kinds: Sequence[str] | None = None,
+    ) -> list[Job]:
         j = t.jobs
-        runnable = or_(and_(j.c.status == "pending", j.c.run_after <= now),
-                       and_(j.c.status == "running", j.c.locked_until < now))
+        runnable = or_(
+            and_(j.c.status == "pending", j.c.run_after <= now),
+            and_(j.c.status == "running", j.c.locked_until < now),
+        )
         pick = select(j.c.id).where(runnable).order_by(j.c.run_after, j.c.id).limit(limit)
         if kinds:
             pick = pick.where(j.c.kind.in_(list(kinds)))
@@ -49,35 +73,53 @@ class SqlOutbox:
         if not ids:
             return []
         rows = self.conn.execute(
-            update(j).where(j.c.id.in_(ids)).values(
-                status="running", locked_by=worker,
+            update(j)
+            .where(j.c.id.in_(ids))
+            .values(
+                status="running",
+                locked_by=worker,
                 locked_until=now + timedelta(seconds=lease_seconds),
-                attempts=j.c.attempts + 1)
-            .returning(j.c.id, j.c.kind, j.c.payload, j.c.attempts, j.c.max_attempts,
-                       j.c.idempotency_key))
+                attempts=j.c.attempts + 1,
+            )
+            .returning(
+                j.c.id, j.c.kind, j.c.payload, j.c.attempts, j.c.max_attempts, j.c.idempotency_key
+            )
+        )
         return sorted((Job(*r) for r in rows), key=lambda job: job.id)
 
     def complete(self, job_id: int, worker: str, now: datetime) -> bool:
         """Mark done; False if the job is no longer this worker's (its lease was taken over)."""
-        res = self.conn.execute(update(t.jobs).where(
-            t.jobs.c.id == job_id, t.jobs.c.locked_by == worker, t.jobs.c.status == "running",
-        ).values(status="done", finished_at=now, locked_until=None))
+        res = self.conn.execute(
+            update(t.jobs)
+            .where(
+                t.jobs.c.id == job_id,
+                t.jobs.c.locked_by == worker,
+                t.jobs.c.status == "running",
+            )
+            .values(status="done", finished_at=now, locked_until=None)
+        )
         return res.rowcount == 1
 
-    def fail(self, job_id: int, worker: str, error: str, now: datetime,
-             retry_at: datetime | None) -> None:
+    def fail(
+        self, job_id: int, worker: str, error: str, now: datetime, retry_at: datetime | None
+    ) -> None:
         values: dict[str, Any] = {"last_error": error[:2000], "locked_until": None}
         if retry_at is None:
             values.update(status="dead", finished_at=now)
         else:
             values.update(status="pending", run_after=retry_at)
-        self.conn.execute(update(t.jobs).where(t.jobs.c.id == job_id,
-                                               t.jobs.c.locked_by == worker).values(**values))
+        self.conn.execute(
+            update(t.jobs)
+            .where(t.jobs.c.id == job_id, t.jobs.c.locked_by == worker)
+            .values(**values)
+        )
 
     def extend(self, job_id: int, worker: str, until: datetime) -> None:
-        self.conn.execute(update(t.jobs).where(t.jobs.c.id == job_id,
-                                               t.jobs.c.locked_by == worker)
-                          .values(locked_until=until))
+        self.conn.execute(
+            update(t.jobs)
+            .where(t.jobs.c.id == job_id, t.jobs.c.locked_by == worker)
+            .values(locked_until=until)
+        )
 
     def counts(self) -> dict[str, int]:
         rows = self.conn.execute(select(t.jobs.c.status, func.count()).group_by(t.jobs.c.status))
@@ -89,20 +131,44 @@ class SqlMessages:
         self.conn = conn
 
     def get(self, message_id: str) -> MessageRecord | None:
-        r = self.conn.execute(select(t.outbound_messages).where(
-            t.outbound_messages.c.message_id == message_id)).first()
+        r = self.conn.execute(
+            select(t.outbound_messages).where(t.outbound_messages.c.message_id == message_id)
+        ).first()
         return MessageRecord(r.message_id, r.status, r.attempts, r.invoice_id) if r else None
 
-    def start(self, *, message_id: str, invoice_id: int | None, job_id: int | None,
-              recipients: list[str], subject: str, at: datetime) -> MessageRecord:
+    def start(
+        self,
+        *,
+        message_id: str,
+        invoice_id: int | None,
+        job_id: int | None,
+        recipients: list[str],
+        subject: str,
+        at: datetime,
+    ) -> MessageRecord:
         m = t.outbound_messages
-        if _insert_ignore(self.conn, m, ["message_id"], message_id=message_id,
-                          invoice_id=invoice_id, job_id=job_id, recipients=recipients,
-                          subject=subject, status="sending", attempts=1, created_at=at,
-                          detail=None, sent_at=None) is not None:
+        if (
+            _insert_ignore(
+                self.conn,
+                m,
+                ["message_id"],
+                message_id=message_id,
+                invoice_id=invoice_id,
+                job_id=job_id,
+                recipients=recipients,
+                subject=subject,
+                status="sending",
+                attempts=1,
+                created_at=at,
+                detail=None,
+                sent_at=None,
+            )
+            is not None
+        ):
             return MessageRecord(message_id, "sending", 1, invoice_id)
-        self.conn.execute(update(m).where(m.c.message_id == message_id)
-                          .values(attempts=m.c.attempts + 1))
+        self.conn.execute(
+            update(m).where(m.c.message_id == message_id).values(attempts=m.c.attempts + 1)
+        )
         rec = self.get(message_id)
         assert rec is not None
         return rec
@@ -111,19 +177,28 @@ class SqlMessages:
         values: dict[str, Any] = {"status": status, "detail": detail}
         if status == "sent":
             values["sent_at"] = at
-        self.conn.execute(update(t.outbound_messages).where(
-            t.outbound_messages.c.message_id == message_id).values(**values))
+        self.conn.execute(
+            update(t.outbound_messages)
+            .where(t.outbound_messages.c.message_id == message_id)
+            .values(**values)
+        )
 
     def for_invoice(self, invoice_id: int) -> list[dict[str, Any]]:
-        rows = self.conn.execute(select(t.outbound_messages).where(
-            t.outbound_messages.c.invoice_id == invoice_id).order_by(t.outbound_messages.c.id))
+        rows = self.conn.execute(
+            select(t.outbound_messages)
+            .where(t.outbound_messages.c.invoice_id == invoice_id)
+            .order_by(t.outbound_messages.c.id)
+        )
         return [dict(r._mapping) for r in rows]
 
 
 _C = t.series_counters
-_ALLOCATE = (update(_C).where(_C.c.series_id == bindparam("b_series"),
-                              _C.c.period == bindparam("b_period"))
-             .values(next_value=_C.c.next_value + 1).returning(_C.c.next_value - 1))
+_ALLOCATE = (
+    update(_C)
+    .where(_C.c.series_id == bindparam("b_series"), _C.c.period == bindparam("b_period"))
+    .values(next_value=_C.c.next_value + 1)
+    .returning(_C.c.next_value - 1)
+)
 
 
 class SqlNumbering:
@@ -137,32 +212,48 @@ class SqlNumbering:
         return SeriesRecord(r.id, r.entity_id, r.name, NumberSeries(r.pattern, r.yearly_reset))
 
     def default_series(self, entity_id: int) -> SeriesRecord:
-        r = self.conn.execute(select(t.number_series).where(
-            t.number_series.c.entity_id == entity_id).order_by(t.number_series.c.id)).first()
+        r = self.conn.execute(
+            select(t.number_series)
+            .where(t.number_series.c.entity_id == entity_id)
+            .order_by(t.number_series.c.id)
+        ).first()
         if r is None:
-            raise NotFound(f"issuing entity {entity_id} has no numbering series",
-                           field="series")
+            raise NotFound(f"issuing entity {entity_id} has no numbering series", field="series")
         return self._record(r)
 
     def get_series(self, series_id: int) -> SeriesRecord:
-        r = self.conn.execute(select(t.number_series).where(
-            t.number_series.c.id == series_id)).first()
+        r = self.conn.execute(
+            select(t.number_series).where(t.number_series.c.id == series_id)
+        ).first()
         if r is None:
             raise NotFound(f"numbering series {series_id} does not exist", field="series_id")
         return self._record(r)
 
     def add_series(self, entity_id: int, name: str, series: NumberSeries) -> int:
-        return self.conn.execute(insert(t.number_series).values(
-            entity_id=entity_id, name=name, pattern=series.pattern,
-            yearly_reset=series.yearly_reset).returning(t.number_series.c.id)).scalar_one()
+        return self.conn.execute(
+            insert(t.number_series)
+            .values(
+                entity_id=entity_id,
+                name=name,
+                pattern=series.pattern,
+                yearly_reset=series.yearly_reset,
+            )
+            .returning(t.number_series.c.id)
+        ).scalar_one()
 
     def allocate(self, series_id: int, period: str) -> int:
         # UPDATE takes the row lock (PostgreSQL) and holds it to the end of the transaction
         key = {"b_series": series_id, "b_period": period}
         taken = self.conn.execute(_ALLOCATE, key).scalar()
         if taken is None:  # first number of this period: create the counter, then take
-            _insert_ignore(self.conn, t.series_counters, ["series_id", "period"],
-                           series_id=series_id, period=period, next_value=1)
+            _insert_ignore(
+                self.conn,
+                t.series_counters,
+                ["series_id", "period"],
+                series_id=series_id,
+                period=period,
+                next_value=1,
+            )
             taken = self.conn.execute(_ALLOCATE, key).scalar_one()
         return int(taken)
 
@@ -172,18 +263,32 @@ class SqlFirings:
         self.conn = conn
 
     def claim(self, contract_id: int, occurrence_at: datetime, fired_at: datetime) -> int | None:
-        return _insert_ignore(self.conn, t.schedule_firings, ["contract_id", "occurrence_at"],
-                              returning="id", contract_id=contract_id,
-                              occurrence_at=occurrence_at, fired_at=fired_at,
-                              outcome="pending", invoice_id=None, detail=None)
+        return _insert_ignore(
+            self.conn,
+            t.schedule_firings,
+            ["contract_id", "occurrence_at"],
+            returning="id",
+            contract_id=contract_id,
+            occurrence_at=occurrence_at,
+            fired_at=fired_at,
+            outcome="pending",
+            invoice_id=None,
+            detail=None,
+        )
 
-    def settle(self, firing_id: int, outcome: str, invoice_id: int | None,
-               detail: str | None) -> None:
-        self.conn.execute(update(t.schedule_firings).where(t.schedule_firings.c.id == firing_id)
-                          .values(outcome=outcome, invoice_id=invoice_id, detail=detail))
+    def settle(
+        self, firing_id: int, outcome: str, invoice_id: int | None, detail: str | None
+    ) -> None:
+        self.conn.execute(
+            update(t.schedule_firings)
+            .where(t.schedule_firings.c.id == firing_id)
+            .values(outcome=outcome, invoice_id=invoice_id, detail=detail)
+        )
 
     def list(self, contract_id: int) -> list[dict[str, Any]]:
-        rows = self.conn.execute(select(t.schedule_firings).where(
-            t.schedule_firings.c.contract_id == contract_id)
-            .order_by(t.schedule_firings.c.occurrence_at))
+        rows = self.conn.execute(
+            select(t.schedule_firings)
+            .where(t.schedule_firings.c.contract_id == contract_id)
+            .order_by(t.schedule_firings.c.occurrence_at)
+        )
         return [dict(r._mapping) for r in rows]

@@ -50,40 +50,73 @@ class _Repo:
 
 class SqlEntities(_Repo):
     def _record(self, r: Any) -> EntityRecord:
-        party = Party(name=r.name, country=r.country, address=address_from_json(r.address),
-                      tax_id=r.tax_id, emails=(r.email,), subdivision=r.subdivision)
-        return EntityRecord(r.id, party, r.email, r.timezone, r.locale, dict(r.bank or {}),
-                            r.footer or "", r.phone)
+        party = Party(
+            name=r.name,
+            country=r.country,
+            address=address_from_json(r.address),
+            tax_id=r.tax_id,
+            emails=(r.email,),
+            subdivision=r.subdivision,
+        )
+        return EntityRecord(
+            r.id, party, r.email, r.timezone, r.locale, dict(r.bank or {}), r.footer or "", r.phone
+        )
 
     def get(self, entity_id: int) -> EntityRecord:
-        r = self.conn.execute(select(t.issuing_entities).where(
-            t.issuing_entities.c.id == entity_id)).first()
+        r = self.conn.execute(
+            select(t.issuing_entities).where(t.issuing_entities.c.id == entity_id)
+        ).first()
         if r is None:
             raise NotFound(f"issuing entity {entity_id} does not exist", field="entity_id")
         return self._record(r)
 
     def first(self) -> EntityRecord | None:
-        r = self.conn.execute(select(t.issuing_entities).order_by(t.issuing_entities.c.id)
-                              .limit(1)).first()
+        r = self.conn.execute(
+            select(t.issuing_entities).order_by(t.issuing_entities.c.id).limit(1)
+        ).first()
         return self._record(r) if r else None
 
     def add(self, record: EntityRecord) -> int:
         p = record.party
-        return self.conn.execute(insert(t.issuing_entities).values(
-            name=p.name, country=p.country, subdivision=p.subdivision,
-            address=address_to_json(p.address), tax_id=p.tax_id, email=record.email,
-            phone=record.phone, bank=record.bank, timezone=record.timezone,
-            locale=record.locale, footer=record.footer,
-        ).returning(t.issuing_entities.c.id)).scalar_one()
+        return self.conn.execute(
+            insert(t.issuing_entities)
+            .values(
+                name=p.name,
+                country=p.country,
+                subdivision=p.subdivision,
+                address=address_to_json(p.address),
+                tax_id=p.tax_id,
+                email=record.email,
+                phone=record.phone,
+                bank=record.bank,
+                timezone=record.timezone,
+                locale=record.locale,
+                footer=record.footer,
+            )
+            .returning(t.issuing_entities.c.id)
+        ).scalar_one()
 
 
 class SqlClients(_Repo):
     def _record(self, r: Any) -> ClientRecord:
-        party = Party(name=r.name, country=r.country, address=address_from_json(r.address),
-                      tax_id=r.tax_id, emails=tuple(r.emails or ()), is_business=r.is_business,
-                      subdivision=r.subdivision)
-        return ClientRecord(r.id, r.entity_id, party, r.currency, PaymentTerms.parse(r.terms),
-                            r.language, r.timezone)
+        party = Party(
+            name=r.name,
+            country=r.country,
+            address=address_from_json(r.address),
+            tax_id=r.tax_id,
+            emails=tuple(r.emails or ()),
+            is_business=r.is_business,
+            subdivision=r.subdivision,
+        )
+        return ClientRecord(
+            r.id,
+            r.entity_id,
+            party,
+            r.currency,
+            PaymentTerms.parse(r.terms),
+            r.language,
+            r.timezone,
+        )
 
     def get(self, client_id: int) -> ClientRecord:
         r = self.conn.execute(select(t.clients).where(t.clients.c.id == client_id)).first()
@@ -96,18 +129,31 @@ class SqlClients(_Repo):
         return {r.id: self._record(r) for r in rows}
 
     def list(self) -> list[ClientRecord]:
-        return [self._record(r) for r in
-                self.conn.execute(select(t.clients).order_by(t.clients.c.name))]
+        return [
+            self._record(r) for r in self.conn.execute(select(t.clients).order_by(t.clients.c.name))
+        ]
 
     def add(self, record: ClientRecord, created_at: datetime) -> int:
         p = record.party
-        return self.conn.execute(insert(t.clients).values(
-            entity_id=record.entity_id, name=p.name, country=p.country,
-            subdivision=p.subdivision, address=address_to_json(p.address), tax_id=p.tax_id,
-            emails=list(p.emails), is_business=p.is_business, currency=record.currency,
-            terms=record.terms.code, language=record.language, timezone=record.timezone,
-            created_at=created_at,
-        ).returning(t.clients.c.id)).scalar_one()
+        return self.conn.execute(
+            insert(t.clients)
+            .values(
+                entity_id=record.entity_id,
+                name=p.name,
+                country=p.country,
+                subdivision=p.subdivision,
+                address=address_to_json(p.address),
+                tax_id=p.tax_id,
+                emails=list(p.emails),
+                is_business=p.is_business,
+                currency=record.currency,
+                terms=record.terms.code,
+                language=record.language,
+                timezone=record.timezone,
+                created_at=created_at,
+            )
+            .returning(t.clients.c.id)
+        ).scalar_one()
 
 
 class SqlContracts(_Repo):
@@ -116,13 +162,23 @@ class SqlContracts(_Repo):
         if r.rrule:
             rec = Recurrence(r.rrule, r.timezone, datetime.fromisoformat(r.dtstart))
         return Contract(
-            id=r.id, client_id=r.client_id, name=r.name, model=BillingModel(r.model),
-            currency=r.currency, terms=PaymentTerms.parse(r.terms), tax_kind=TaxKind(r.tax_kind),
-            description=r.description or "", amount=r.amount, seats=r.seats,
-            seat_price=r.seat_price, recurrence=rec,
+            id=r.id,
+            client_id=r.client_id,
+            name=r.name,
+            model=BillingModel(r.model),
+            currency=r.currency,
+            terms=PaymentTerms.parse(r.terms),
+            tax_kind=TaxKind(r.tax_kind),
+            description=r.description or "",
+            amount=r.amount,
+            seats=r.seats,
+            seat_price=r.seat_price,
+            recurrence=rec,
             milestones=tuple(Milestone(m["name"], Decimal(m["amount"])) for m in r.milestones),
             rates=tuple(Rate(x["role"], Decimal(x["hourly"])) for x in r.rates),
-            starts_on=r.starts_on, ends_on=r.ends_on, active=r.active,
+            starts_on=r.starts_on,
+            ends_on=r.ends_on,
+            active=r.active,
         )
 
     def get(self, contract_id: int) -> Contract:
@@ -140,34 +196,64 @@ class SqlContracts(_Repo):
     def add(self, contract: Contract, next_run_at: datetime | None) -> int:
         c = contract
         rec = c.recurrence
-        return self.conn.execute(insert(t.contracts).values(
-            client_id=c.client_id, name=c.name, model=c.model.value, currency=c.currency,
-            terms=c.terms.code, tax_kind=c.tax_kind.value, description=c.description,
-            amount=c.amount, seats=c.seats, seat_price=c.seat_price,
-            rrule=rec.rule if rec else None, timezone=rec.timezone if rec else None,
-            dtstart=rec.dtstart.isoformat() if rec else None,
-            milestones=[{"name": m.name, "amount": str(m.amount)} for m in c.milestones],
-            rates=[{"role": x.role, "hourly": str(x.hourly)} for x in c.rates],
-            starts_on=c.starts_on, ends_on=c.ends_on, active=c.active, next_run_at=next_run_at,
-        ).returning(t.contracts.c.id)).scalar_one()
+        return self.conn.execute(
+            insert(t.contracts)
+            .values(
+                client_id=c.client_id,
+                name=c.name,
+                model=c.model.value,
+                currency=c.currency,
+                terms=c.terms.code,
+                tax_kind=c.tax_kind.value,
+                description=c.description,
+                amount=c.amount,
+                seats=c.seats,
+                seat_price=c.seat_price,
+                rrule=rec.rule if rec else None,
+                timezone=rec.timezone if rec else None,
+                dtstart=rec.dtstart.isoformat() if rec else None,
+                milestones=[{"name": m.name, "amount": str(m.amount)} for m in c.milestones],
+                rates=[{"role": x.role, "hourly": str(x.hourly)} for x in c.rates],
+                starts_on=c.starts_on,
+                ends_on=c.ends_on,
+                active=c.active,
+                next_run_at=next_run_at,
+            )
+            .returning(t.contracts.c.id)
+        ).scalar_one()
 
     def due(self, now: datetime, limit: int) -> list[tuple[Contract, datetime]]:
-        q = (select(t.contracts).where(t.contracts.c.active.is_(True),
-                                       t.contracts.c.next_run_at <= now)
-             .order_by(t.contracts.c.next_run_at, t.contracts.c.id).limit(limit))
+        q = (
+            select(t.contracts)
+            .where(t.contracts.c.active.is_(True), t.contracts.c.next_run_at <= now)
+            .order_by(t.contracts.c.next_run_at, t.contracts.c.id)
+            .limit(limit)
+        )
         return [(self._contract(r), r.next_run_at) for r in self.conn.execute(q)]
 
     def advance(self, contract_id: int, fired: datetime, following: datetime | None) -> None:
         c = t.contracts.c
-        self.conn.execute(update(t.contracts).where(c.id == contract_id, c.next_run_at <= fired)
-                          .values(next_run_at=following))
+        self.conn.execute(
+            update(t.contracts)
+            .where(c.id == contract_id, c.next_run_at <= fired)
+            .values(next_run_at=following)
+        )
 
 
 # built once; values are bound per call (cheaper than .values() on every insert)
 _INSERT_INVOICE = insert(t.invoices).returning(t.invoices.c.id)
 _INSERT_AUDIT = insert(t.audit_log)
-_LIFECYCLE = ("status", "amount_paid", "hold_reason", "issued_at", "sent_at", "viewed_at",
-              "paid_at", "voided_at", "void_reason")
+_LIFECYCLE = (
+    "status",
+    "amount_paid",
+    "hold_reason",
+    "issued_at",
+    "sent_at",
+    "viewed_at",
+    "paid_at",
+    "voided_at",
+    "void_reason",
+)
 
 
 class SqlInvoices(_Repo):
@@ -176,14 +262,23 @@ class SqlInvoices(_Repo):
         self._stored_status: dict[int, str] = {}  # as loaded in this transaction
 
     def add(self, invoice: Invoice, *, seq: int | None = None) -> int:
-        inv_id = self.conn.execute(_INSERT_INVOICE, dict(
-            **self._document_values(invoice), **self._lifecycle_values(invoice), seq=seq,
-            entity_id=invoice.entity_id, client_id=invoice.client_id,
-            contract_id=invoice.contract_id, series_id=invoice.series_id,
-            kind=invoice.kind.value, currency=invoice.currency,
-            source_key=invoice.source_key, created_at=invoice.created_at,
-            portal_token=secrets.token_urlsafe(32),
-        )).scalar_one()
+        inv_id = self.conn.execute(
+            _INSERT_INVOICE,
+            dict(
+                **self._document_values(invoice),
+                **self._lifecycle_values(invoice),
+                seq=seq,
+                entity_id=invoice.entity_id,
+                client_id=invoice.client_id,
+                contract_id=invoice.contract_id,
+                series_id=invoice.series_id,
+                kind=invoice.kind.value,
+                currency=invoice.currency,
+                source_key=invoice.source_key,
+                created_at=invoice.created_at,
+                portal_token=secrets.token_urlsafe(32),
+            ),
+        ).scalar_one()
         invoice.id = inv_id
         self._insert_lines(invoice)
         self._stored_status[inv_id] = invoice.status.value
@@ -191,36 +286,56 @@ class SqlInvoices(_Repo):
 
     @staticmethod
     def _lifecycle_values(inv: Invoice) -> dict[str, Any]:
-        return {k: (getattr(inv, k).value if k == "status" else getattr(inv, k))
-                for k in _LIFECYCLE}
+        return {
+            k: (getattr(inv, k).value if k == "status" else getattr(inv, k)) for k in _LIFECYCLE
+        }
 
     @staticmethod
     def _document_values(inv: Invoice) -> dict[str, Any]:
         totals = inv.totals()
         return dict(
-            number=inv.number, terms=inv.terms.code, rounding=inv.rounding.value,
-            issue_date=inv.issue_date, due_date=inv.due_date,
-            seller=party_to_json(inv.seller), buyer=party_to_json(inv.buyer),
-            net_total=totals.net.amount, tax_total=totals.tax.amount,
-            gross_total=totals.gross.amount, buyer_reference=inv.buyer_reference,
+            number=inv.number,
+            terms=inv.terms.code,
+            rounding=inv.rounding.value,
+            issue_date=inv.issue_date,
+            due_date=inv.due_date,
+            seller=party_to_json(inv.seller),
+            buyer=party_to_json(inv.buyer),
+            net_total=totals.net.amount,
+            tax_total=totals.tax.amount,
+            gross_total=totals.gross.amount,
+            buyer_reference=inv.buyer_reference,
             notes=list(inv.notes),
         )
 
     def _insert_lines(self, inv: Invoice) -> None:
         if inv.lines:
-            self.conn.execute(insert(t.invoice_lines), [dict(
-                invoice_id=inv.id, position=i, description=ln.description,
-                quantity=ln.quantity, unit=ln.unit, unit_price=ln.unit_price,
-                tax=tax_to_json(ln.tax), net_amount=ln.net(inv.currency),
-                period_start=ln.period_start, period_end=ln.period_end,
-            ) for i, ln in enumerate(inv.lines, 1)])
+            self.conn.execute(
+                insert(t.invoice_lines),
+                [
+                    dict(
+                        invoice_id=inv.id,
+                        position=i,
+                        description=ln.description,
+                        quantity=ln.quantity,
+                        unit=ln.unit,
+                        unit_price=ln.unit_price,
+                        tax=tax_to_json(ln.tax),
+                        net_amount=ln.net(inv.currency),
+                        period_start=ln.period_start,
+                        period_end=ln.period_end,
+                    )
+                    for i, ln in enumerate(inv.lines, 1)
+                ],
+            )
 
     def save(self, invoice: Invoice, *, seq: int | None = None) -> None:
         assert invoice.id is not None
         stored = self._stored_status.get(invoice.id)
         if stored is None:
-            stored = self.conn.execute(select(t.invoices.c.status).where(
-                t.invoices.c.id == invoice.id)).scalar_one()
+            stored = self.conn.execute(
+                select(t.invoices.c.status).where(t.invoices.c.id == invoice.id)
+            ).scalar_one()
         values = self._lifecycle_values(invoice)
         if stored == InvoiceStatus.DRAFT.value:
             # a draft is rewritten whole; issued documents are immutable, so after issue
@@ -228,8 +343,9 @@ class SqlInvoices(_Repo):
             values.update(self._document_values(invoice))
             if seq is not None:
                 values["seq"] = seq
-            self.conn.execute(delete(t.invoice_lines)
-                              .where(t.invoice_lines.c.invoice_id == invoice.id))
+            self.conn.execute(
+                delete(t.invoice_lines).where(t.invoice_lines.c.invoice_id == invoice.id)
+            )
             self._insert_lines(invoice)
         self.conn.execute(update(t.invoices).where(t.invoices.c.id == invoice.id).values(**values))
         self._stored_status[invoice.id] = invoice.status.value
@@ -238,20 +354,32 @@ class SqlInvoices(_Repo):
         inv = self.get(invoice_id)
         if inv.status is not InvoiceStatus.DRAFT:
             from ...domain.errors import InvoiceImmutable
-            raise InvoiceImmutable(f"invoice {inv.number} is {inv.status}; only drafts are deleted",
-                                   field="status")
+
+            raise InvoiceImmutable(
+                f"invoice {inv.number} is {inv.status}; only drafts are deleted", field="status"
+            )
         self.conn.execute(delete(t.invoice_lines).where(t.invoice_lines.c.invoice_id == invoice_id))
         self.conn.execute(delete(t.invoices).where(t.invoices.c.id == invoice_id))
 
     def _lines_of(self, ids: list[int]) -> dict[int, list[InvoiceLine]]:
         out: dict[int, list[InvoiceLine]] = {i: [] for i in ids}
-        q = (select(t.invoice_lines).where(t.invoice_lines.c.invoice_id.in_(ids))
-             .order_by(t.invoice_lines.c.invoice_id, t.invoice_lines.c.position))
+        q = (
+            select(t.invoice_lines)
+            .where(t.invoice_lines.c.invoice_id.in_(ids))
+            .order_by(t.invoice_lines.c.invoice_id, t.invoice_lines.c.position)
+        )
         for x in self.conn.execute(q):
-            out[x.invoice_id].append(InvoiceLine(
-                description=x.description, quantity=x.quantity, unit_price=x.unit_price,
-                tax=tax_from_json(x.tax), unit=x.unit, period_start=x.period_start,
-                period_end=x.period_end))
+            out[x.invoice_id].append(
+                InvoiceLine(
+                    description=x.description,
+                    quantity=x.quantity,
+                    unit_price=x.unit_price,
+                    tax=tax_from_json(x.tax),
+                    unit=x.unit,
+                    period_start=x.period_start,
+                    period_end=x.period_end,
+                )
+            )
         return out
 
     def _load(self, r: Any, lines: list[InvoiceLine] | None = None) -> Invoice:
@@ -259,15 +387,34 @@ class SqlInvoices(_Repo):
         if lines is None:
             lines = self._lines_of([r.id])[r.id]
         return Invoice(
-            seller=party_from_json(r.seller), buyer=party_from_json(r.buyer), currency=r.currency,
-            terms=PaymentTerms.parse(r.terms), lines=lines, status=InvoiceStatus(r.status),
-            kind=InvoiceKind(r.kind), id=r.id, number=r.number, issue_date=r.issue_date,
-            due_date=r.due_date, rounding=RoundingPolicy(r.rounding), amount_paid=r.amount_paid,
-            issued_at=r.issued_at, sent_at=r.sent_at, viewed_at=r.viewed_at, paid_at=r.paid_at,
-            voided_at=r.voided_at, void_reason=r.void_reason, buyer_reference=r.buyer_reference,
-            notes=tuple(r.notes or ()), entity_id=r.entity_id, client_id=r.client_id,
-            contract_id=r.contract_id, series_id=r.series_id, source_key=r.source_key,
-            hold_reason=r.hold_reason, created_at=r.created_at,
+            seller=party_from_json(r.seller),
+            buyer=party_from_json(r.buyer),
+            currency=r.currency,
+            terms=PaymentTerms.parse(r.terms),
+            lines=lines,
+            status=InvoiceStatus(r.status),
+            kind=InvoiceKind(r.kind),
+            id=r.id,
+            number=r.number,
+            issue_date=r.issue_date,
+            due_date=r.due_date,
+            rounding=RoundingPolicy(r.rounding),
+            amount_paid=r.amount_paid,
+            issued_at=r.issued_at,
+            sent_at=r.sent_at,
+            viewed_at=r.viewed_at,
+            paid_at=r.paid_at,
+            voided_at=r.voided_at,
+            void_reason=r.void_reason,
+            buyer_reference=r.buyer_reference,
+            notes=tuple(r.notes or ()),
+            entity_id=r.entity_id,
+            client_id=r.client_id,
+            contract_id=r.contract_id,
+            series_id=r.series_id,
+            source_key=r.source_key,
+            hold_reason=r.hold_reason,
+            created_at=r.created_at,
         )
 
     def get_many(self, ids: Sequence[int], *, for_update: bool = False) -> dict[int, Invoice]:
@@ -282,8 +429,9 @@ class SqlInvoices(_Repo):
         return {r.id: self._load(r, lines[r.id]) for r in rows}
 
     def portal_tokens(self, ids: Sequence[int]) -> dict[int, str]:
-        rows = self.conn.execute(select(t.invoices.c.id, t.invoices.c.portal_token)
-                                 .where(t.invoices.c.id.in_(list(ids))))
+        rows = self.conn.execute(
+            select(t.invoices.c.id, t.invoices.c.portal_token).where(t.invoices.c.id.in_(list(ids)))
+        )
         return {i: tok for i, tok in rows if tok}
 
     def _one(self, where: Any, what: str, for_update: bool = False) -> Invoice:
@@ -302,34 +450,65 @@ class SqlInvoices(_Repo):
         return self._one(t.invoices.c.number == number, repr(number))
 
     def by_source(self, source_key: str) -> Invoice | None:
-        r = self.conn.execute(select(t.invoices).where(t.invoices.c.source_key == source_key)).first()
+        r = self.conn.execute(
+            select(t.invoices).where(t.invoices.c.source_key == source_key)
+        ).first()
         return self._load(r) if r else None
 
-    def summaries(self, *, status: str | None = None, client_id: int | None = None,
-                  limit: int = 200, after_id: int | None = None) -> list[InvoiceSummary]:
+    def summaries(
+        self,
+        *,
+        status: str | None = None,
+        client_id: int | None = None,
+        limit: int = 200,
+        after_id: int | None = None,
+    ) -> list[InvoiceSummary]:
         i, c = t.invoices, t.clients
-        q = (select(i.c.id, i.c.number, i.c.client_id, c.c.name, i.c.status, i.c.kind,
-                    i.c.currency, i.c.gross_total, i.c.amount_paid, i.c.issue_date,
-                    i.c.due_date, i.c.hold_reason)
-             .join(c, c.c.id == i.c.client_id).order_by(i.c.id.desc()).limit(limit))
+        q = (
+            select(
+                i.c.id,
+                i.c.number,
+                i.c.client_id,
+                c.c.name,
+                i.c.status,
+                i.c.kind,
+                i.c.currency,
+                i.c.gross_total,
+                i.c.amount_paid,
+                i.c.issue_date,
+                i.c.due_date,
+                i.c.hold_reason,
+            )
+            .join(c, c.c.id == i.c.client_id)
+            .order_by(i.c.id.desc())
+            .limit(limit)
+        )
         if status:
             q = q.where(i.c.status == status)
         if client_id is not None:
             q = q.where(i.c.client_id == client_id)
         if after_id is not None:
             q = q.where(i.c.id < after_id)
-        return [InvoiceSummary(*row[:7], quantize(row.gross_total, row.currency, HALF_UP),
-                               quantize(row.amount_paid, row.currency, HALF_UP), *row[9:])
-                for row in self.conn.execute(q)]
+        return [
+            InvoiceSummary(
+                *row[:7],
+                quantize(row.gross_total, row.currency, HALF_UP),
+                quantize(row.amount_paid, row.currency, HALF_UP),
+                *row[9:],
+            )
+            for row in self.conn.execute(q)
+        ]
 
     def portal_token(self, invoice_id: int) -> str:
-        tok = self.conn.execute(select(t.invoices.c.portal_token).where(
-            t.invoices.c.id == invoice_id)).scalar_one_or_none()
+        tok = self.conn.execute(
+            select(t.invoices.c.portal_token).where(t.invoices.c.id == invoice_id)
+        ).scalar_one_or_none()
         if tok:
             return tok
         tok = secrets.token_urlsafe(32)
-        self.conn.execute(update(t.invoices).where(t.invoices.c.id == invoice_id)
-                          .values(portal_token=tok))
+        self.conn.execute(
+            update(t.invoices).where(t.invoices.c.id == invoice_id).values(portal_token=tok)
+        )
         return tok
 
     def by_portal_token(self, token: str) -> Invoice:
@@ -340,64 +519,138 @@ class SqlInvoices(_Repo):
 
 class SqlDocuments(_Repo):
     def get(self, invoice_id: int, kind: str) -> bytes | None:
-        return self.conn.execute(select(t.documents.c.content).where(
-            t.documents.c.invoice_id == invoice_id, t.documents.c.kind == kind)).scalar()
+        return self.conn.execute(
+            select(t.documents.c.content).where(
+                t.documents.c.invoice_id == invoice_id, t.documents.c.kind == kind
+            )
+        ).scalar()
 
     def get_many(self, ids: Sequence[int], kind: str) -> dict[int, bytes]:
-        rows = self.conn.execute(select(t.documents.c.invoice_id, t.documents.c.content).where(
-            t.documents.c.invoice_id.in_(list(ids)), t.documents.c.kind == kind))
+        rows = self.conn.execute(
+            select(t.documents.c.invoice_id, t.documents.c.content).where(
+                t.documents.c.invoice_id.in_(list(ids)), t.documents.c.kind == kind
+            )
+        )
         return {i: c for i, c in rows}
 
     def put(self, invoice_id: int, kind: str, content: bytes, at: datetime) -> None:
         # the first stored document wins: an issued invoice's PDF is never replaced
-        insert_ignore(self.conn, t.documents, ["invoice_id", "kind"], invoice_id=invoice_id,
-                       kind=kind, content=content, sha256=hashlib.sha256(content).hexdigest(),
-                       created_at=at)
+        insert_ignore(
+            self.conn,
+            t.documents,
+            ["invoice_id", "kind"],
+            invoice_id=invoice_id,
+            kind=kind,
+            content=content,
+            sha256=hashlib.sha256(content).hexdigest(),
+            created_at=at,
+        )
 
 
 class SqlPayments(_Repo):
-    def add(self, *, client_id: int, invoice_id: int | None, amount: Decimal, applied: Decimal,
-            currency: str, method: str, reference: str | None, received_at: datetime,
-            recorded_at: datetime, idempotency_key: str | None) -> int:
-        return self.conn.execute(insert(t.payments).values(
-            client_id=client_id, invoice_id=invoice_id, amount=amount, applied=applied,
-            currency=currency, method=method, reference=reference, received_at=received_at,
-            recorded_at=recorded_at, idempotency_key=idempotency_key,
-        ).returning(t.payments.c.id)).scalar_one()
+    def add(
+        self,
+        *,
+        client_id: int,
+        invoice_id: int | None,
+        amount: Decimal,
+        applied: Decimal,
+        currency: str,
+        method: str,
+        reference: str | None,
+        received_at: datetime,
+        recorded_at: datetime,
+        idempotency_key: str | None,
+    ) -> int:
+        return self.conn.execute(
+            insert(t.payments)
+            .values(
+                client_id=client_id,
+                invoice_id=invoice_id,
+                amount=amount,
+                applied=applied,
+                currency=currency,
+                method=method,
+                reference=reference,
+                received_at=received_at,
+                recorded_at=recorded_at,
+                idempotency_key=idempotency_key,
+            )
+            .returning(t.payments.c.id)
+        ).scalar_one()
 
     def by_key(self, idempotency_key: str) -> int | None:
-        return self.conn.execute(select(t.payments.c.id).where(
-            t.payments.c.idempotency_key == idempotency_key)).scalar()
+        return self.conn.execute(
+            select(t.payments.c.id).where(t.payments.c.idempotency_key == idempotency_key)
+        ).scalar()
 
     def for_invoice(self, invoice_id: int) -> list[dict[str, Any]]:
-        rows = self.conn.execute(select(t.payments).where(t.payments.c.invoice_id == invoice_id)
-                                 .order_by(t.payments.c.received_at, t.payments.c.id))
+        rows = self.conn.execute(
+            select(t.payments)
+            .where(t.payments.c.invoice_id == invoice_id)
+            .order_by(t.payments.c.received_at, t.payments.c.id)
+        )
         return [dict(r._mapping) for r in rows]
 
 
 class SqlCredits(_Repo):
-    def add(self, *, client_id: int, amount: Decimal, currency: str, payment_id: int | None,
-            note: str, at: datetime) -> None:
-        self.conn.execute(insert(t.client_credits).values(
-            client_id=client_id, amount=amount, currency=currency, payment_id=payment_id,
-            note=note, created_at=at))
+    def add(
+        self,
+        *,
+        client_id: int,
+        amount: Decimal,
+        currency: str,
+        payment_id: int | None,
+        note: str,
+        at: datetime,
+    ) -> None:
+        self.conn.execute(
+            insert(t.client_credits).values(
+                client_id=client_id,
+                amount=amount,
+                currency=currency,
+                payment_id=payment_id,
+                note=note,
+                created_at=at,
+            )
+        )
 
     def balance(self, client_id: int, currency: str) -> Decimal:
         # summed in Python: SQLite keeps these exact decimals as text
-        rows = self.conn.execute(select(t.client_credits.c.amount).where(
-            t.client_credits.c.client_id == client_id, t.client_credits.c.currency == currency))
+        rows = self.conn.execute(
+            select(t.client_credits.c.amount).where(
+                t.client_credits.c.client_id == client_id, t.client_credits.c.currency == currency
+            )
+        )
         return sum((r[0] for r in rows), Decimal(0))
 
 
 class SqlAudit(_Repo):
-    def record(self, *, at: datetime, actor: str, action: str, subject_type: str,
-               subject_id: str | int | None, detail: dict[str, Any] | None = None) -> None:
-        self.conn.execute(_INSERT_AUDIT, dict(
-            at=at, actor=actor, action=action, subject_type=subject_type,
-            subject_id=None if subject_id is None else str(subject_id), detail=detail or {}))
+    def record(
+        self,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        subject_type: str,
+        subject_id: str | int | None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self.conn.execute(
+            _INSERT_AUDIT,
+            dict(
+                at=at,
+                actor=actor,
+                action=action,
+                subject_type=subject_type,
+                subject_id=None if subject_id is None else str(subject_id),
+                detail=detail or {},
+            ),
+        )
 
-    def recent(self, limit: int = 100, subject_type: str | None = None,
-               subject_id: str | None = None) -> list[dict[str, Any]]:
+    def recent(
+        self, limit: int = 100, subject_type: str | None = None, subject_id: str | None = None
+    ) -> list[dict[str, Any]]:
         q = select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(limit)
         if subject_type:
             q = q.where(t.audit_log.c.subject_type == subject_type)
@@ -408,9 +661,16 @@ class SqlAudit(_Repo):
 
 class SqlUsers(_Repo):
     def add(self, email: str, password_hash: str, role: str, at: datetime) -> int:
-        return self.conn.execute(insert(t.users).values(
-            email=email.lower(), password_hash=password_hash, role=role, created_at=at,
-        ).returning(t.users.c.id)).scalar_one()
+        return self.conn.execute(
+            insert(t.users)
+            .values(
+                email=email.lower(),
+                password_hash=password_hash,
+                role=role,
+                created_at=at,
+            )
+            .returning(t.users.c.id)
+        ).scalar_one()
 
     def by_email(self, email: str) -> UserRecord | None:
         r = self.conn.execute(select(t.users).where(t.users.c.email == email.lower())).first()
@@ -426,36 +686,61 @@ class SqlUsers(_Repo):
         return self.conn.execute(select(func.count()).select_from(t.users)).scalar_one()
 
     def set_password(self, user_id: int, password_hash: str) -> None:
-        self.conn.execute(update(t.users).where(t.users.c.id == user_id)
-                          .values(password_hash=password_hash))
+        self.conn.execute(
+            update(t.users).where(t.users.c.id == user_id).values(password_hash=password_hash)
+        )
 
-    def add_key(self, *, user_id: int, name: str, prefix: str, key_hash: str,
-                scopes: Sequence[str], at: datetime) -> int:
-        return self.conn.execute(insert(t.api_keys).values(
-            user_id=user_id, name=name, prefix=prefix, key_hash=key_hash,
-            scopes=",".join(scopes), created_at=at,
-        ).returning(t.api_keys.c.id)).scalar_one()
+    def add_key(
+        self,
+        *,
+        user_id: int,
+        name: str,
+        prefix: str,
+        key_hash: str,
+        scopes: Sequence[str],
+        at: datetime,
+    ) -> int:
+        return self.conn.execute(
+            insert(t.api_keys)
+            .values(
+                user_id=user_id,
+                name=name,
+                prefix=prefix,
+                key_hash=key_hash,
+                scopes=",".join(scopes),
+                created_at=at,
+            )
+            .returning(t.api_keys.c.id)
+        ).scalar_one()
 
     def key_by_prefix(self, prefix: str) -> ApiKeyRecord | None:
         r = self.conn.execute(select(t.api_keys).where(t.api_keys.c.prefix == prefix)).first()
         if r is None:
             return None
-        return ApiKeyRecord(r.id, r.user_id, r.name, r.prefix, r.key_hash,
-                            tuple(s for s in r.scopes.split(",") if s), r.revoked_at is not None)
+        return ApiKeyRecord(
+            r.id,
+            r.user_id,
+            r.name,
+            r.prefix,
+            r.key_hash,
+            tuple(s for s in r.scopes.split(",") if s),
+            r.revoked_at is not None,
+        )
 
     def revoke_key(self, key_id: int, at: datetime) -> None:
-        self.conn.execute(update(t.api_keys).where(t.api_keys.c.id == key_id)
-                          .values(revoked_at=at))
+        self.conn.execute(update(t.api_keys).where(t.api_keys.c.id == key_id).values(revoked_at=at))
 
 
 class SqlSettings(_Repo):
     def get(self, key: str) -> str | None:
-        return self.conn.execute(select(t.settings_kv.c.value).where(
-            t.settings_kv.c.key == key)).scalar()
+        return self.conn.execute(
+            select(t.settings_kv.c.value).where(t.settings_kv.c.key == key)
+        ).scalar()
 
     def put(self, key: str, value: str) -> None:
         if self.get(key) is None:
             self.conn.execute(insert(t.settings_kv).values(key=key, value=value))
         else:
-            self.conn.execute(update(t.settings_kv).where(t.settings_kv.c.key == key)
-                              .values(value=value))
+            self.conn.execute(
+                update(t.settings_kv).where(t.settings_kv.c.key == key).values(value=value)
+            )

@@ -36,7 +36,8 @@ metadata = MetaData(
 )
 
 users = Table(
-    "users", metadata,
+    "users",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("email", String(254), nullable=False, unique=True),
     Column("password_hash", String(255), nullable=False),
@@ -46,7 +47,8 @@ users = Table(
 )
 
 api_keys = Table(
-    "api_keys", metadata,
+    "api_keys",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("user_id", ForeignKey("users.id"), nullable=False),
     Column("name", String(100), nullable=False),
@@ -58,7 +60,8 @@ api_keys = Table(
 )
 
 issuing_entities = Table(
-    "issuing_entities", metadata,
+    "issuing_entities",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(200), nullable=False),
     Column("country", String(2), nullable=False),
@@ -74,7 +77,8 @@ issuing_entities = Table(
 )
 
 number_series = Table(
-    "number_series", metadata,
+    "number_series",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("entity_id", ForeignKey("issuing_entities.id"), nullable=False),
     Column("name", String(50), nullable=False),
@@ -85,14 +89,16 @@ number_series = Table(
 
 # The locked counter row: one per (series, period). next_value is the next number to hand out.
 series_counters = Table(
-    "series_counters", metadata,
+    "series_counters",
+    metadata,
     Column("series_id", ForeignKey("number_series.id"), primary_key=True),
     Column("period", String(10), primary_key=True),
     Column("next_value", Integer, nullable=False),
 )
 
 clients = Table(
-    "clients", metadata,
+    "clients",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("entity_id", ForeignKey("issuing_entities.id"), nullable=False),
     Column("name", String(200), nullable=False),
@@ -110,7 +116,8 @@ clients = Table(
 )
 
 contracts = Table(
-    "contracts", metadata,
+    "contracts",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("client_id", ForeignKey("clients.id"), nullable=False, index=True),
     Column("name", String(200), nullable=False),
@@ -136,7 +143,8 @@ contracts = Table(
 
 # One row per (contract, occurrence): the unique key makes a schedule fire once per period.
 schedule_firings = Table(
-    "schedule_firings", metadata,
+    "schedule_firings",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("contract_id", ForeignKey("contracts.id"), nullable=False),
     Column("occurrence_at", AwareDateTime(), nullable=False),
@@ -148,7 +156,8 @@ schedule_firings = Table(
 )
 
 invoices = Table(
-    "invoices", metadata,
+    "invoices",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("entity_id", ForeignKey("issuing_entities.id"), nullable=False),
     Column("client_id", ForeignKey("clients.id"), nullable=False, index=True),
@@ -185,10 +194,10 @@ invoices = Table(
 )
 
 invoice_lines = Table(
-    "invoice_lines", metadata,
+    "invoice_lines",
+    metadata,
     Column("id", Integer, primary_key=True),
-    Column("invoice_id", ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False,
-           index=True),
+    Column("invoice_id", ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("position", Integer, nullable=False),
     Column("description", Text, nullable=False),
     Column("quantity", ExactDecimal(), nullable=False),
@@ -201,7 +210,8 @@ invoice_lines = Table(
 )
 
 documents = Table(
-    "documents", metadata,
+    "documents",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("invoice_id", ForeignKey("invoices.id"), nullable=False),
     Column("kind", String(20), nullable=False),  # pdf
@@ -212,7 +222,8 @@ documents = Table(
 )
 
 payments = Table(
-    "payments", metadata,
+    "payments",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("client_id", ForeignKey("clients.id"), nullable=False),
     Column("invoice_id", ForeignKey("invoices.id"), index=True),
@@ -228,7 +239,8 @@ payments = Table(
 
 # Client credit ledger: overpayments add, applying credit to an invoice subtracts.
 client_credits = Table(
-    "client_credits", metadata,
+    "client_credits",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("client_id", ForeignKey("clients.id"), nullable=False, index=True),
     Column("amount", ExactDecimal(), nullable=False),
@@ -240,7 +252,8 @@ client_credits = Table(
 
 # Transactional outbox: written in the transaction that causes the work.
 jobs = Table(
-    "jobs", metadata,
+    "jobs",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("kind", String(40), nullable=False),
     Column("payload", JSON, nullable=False),
@@ -260,7 +273,8 @@ jobs = Table(
 # Every outgoing email, keyed by its stable Message-ID: the audit of an external effect and
 # the guard that keeps a retried job from sending twice.
 outbound_messages = Table(
-    "outbound_messages", metadata,
+    "outbound_messages",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("message_id", String(200), nullable=False, unique=True),
     Column("invoice_id", ForeignKey("invoices.id")),
@@ -275,7 +289,8 @@ outbound_messages = Table(
 )
 
 audit_log = Table(
-    "audit_log", metadata,
+    "audit_log",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("at", AwareDateTime(), nullable=False, index=True),
     Column("actor", String(100), nullable=False),
@@ -287,7 +302,8 @@ audit_log = Table(
 )
 
 settings_kv = Table(
-    "settings", metadata,
+    "settings",
+    metadata,
     Column("key", String(100), primary_key=True),
     Column("value", Text, nullable=False),
 )

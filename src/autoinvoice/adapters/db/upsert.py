@@ -14,12 +14,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 @cache
 def _insert_ignore_stmt(dialect: str, table: Any, index: tuple[str, ...], returning: str) -> Any:
     ins = pg_insert if dialect == "postgresql" else sqlite_insert
-    return (ins(table).on_conflict_do_nothing(index_elements=list(index))
-            .returning(table.c[returning]))
+    return (
+        ins(table).on_conflict_do_nothing(index_elements=list(index)).returning(table.c[returning])
+    )
 
 
-def insert_ignore(conn: Connection, table: Any, index: list[str], returning: str | None = None,
-                   **values: Any) -> Any:
+def insert_ignore(
+    conn: Connection, table: Any, index: list[str], returning: str | None = None, **values: Any
+) -> Any:
     """INSERT … ON CONFLICT DO NOTHING. Returns the ``returning`` column (default: the first
     index column) of the inserted row, or None when the row existed already.
 

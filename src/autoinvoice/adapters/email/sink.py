@@ -38,8 +38,7 @@ class SmtpSink:
                 s.bind((host, 0))
                 port = s.getsockname()[1]
         self.host, self.port = host, port
-        self._controller = Controller(_Handler(self), hostname=host, port=port,
-                                      ready_timeout=10)
+        self._controller = Controller(_Handler(self), hostname=host, port=port, ready_timeout=10)
 
     def start(self) -> Self:
         self._controller.start()
@@ -51,8 +50,9 @@ class SmtpSink:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     @property

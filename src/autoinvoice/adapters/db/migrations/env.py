@@ -15,16 +15,22 @@ def run() -> None:
     if connection is not None:
         _run_with(connection)
         return
-    engine = engine_from_config({"sqlalchemy.url": config.get_main_option("sqlalchemy.url")},
-                                prefix="sqlalchemy.", poolclass=pool.NullPool)
+    engine = engine_from_config(
+        {"sqlalchemy.url": config.get_main_option("sqlalchemy.url")},
+        prefix="sqlalchemy.",
+        poolclass=pool.NullPool,
+    )
     with engine.connect() as conn:
         _run_with(conn)
 
 
 def _run_with(connection) -> None:  # type: ignore[no-untyped-def]
-    context.configure(connection=connection, target_metadata=metadata,
-                      render_as_batch=connection.dialect.name == "sqlite",
-                      compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
