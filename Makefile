@@ -22,6 +22,7 @@ chromium:
 test: $(STAMP) chromium
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest
 

@@ -45,7 +45,7 @@ class App:
     @cached_property
     def renderer(self) -> DocumentRenderer:
         if self.renderer_factory is not None:
-            return self.renderer_factory()  # type: ignore[no-any-return]
+            return self.renderer_factory()
         from .adapters.documents.pdf import TypstPdfRenderer
 
         return TypstPdfRenderer()

@@ -20,7 +20,8 @@ from .tax import EU_COUNTRIES, TaxProfile
 
 @cache
 def _territories() -> frozenset[str]:
-    return frozenset(k for k in Locale("en").territories if len(k) == 2 and k.isalpha())
+    codes = (str(k) for k in Locale("en").territories)
+    return frozenset(k for k in codes if len(k) == 2 and k.isalpha())
 
 
 def check_country(code: str, *, field: str = "country") -> str:

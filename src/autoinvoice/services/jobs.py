@@ -42,12 +42,12 @@ def run_jobs_once(
         jobs = uow.outbox.claim(worker, clock.now(), lease_seconds, batch, list(handlers))
         uow.commit()
     for kind in dict.fromkeys(j.kind for j in jobs):
-        batch = [j for j in jobs if j.kind == kind]
+        group = [j for j in jobs if j.kind == kind]
         try:
-            failures = handlers[kind](batch)
+            failures = handlers[kind](group)
         except Exception as exc:  # every failure is recorded and retried
-            failures = {j.id: exc for j in batch}
-        for job in batch:
+            failures = {j.id: exc for j in group}
+        for job in group:
             if job.id in failures:
                 _failed(job, failures[job.id], uow=uow, clock=clock, worker=worker)
     return len(jobs)

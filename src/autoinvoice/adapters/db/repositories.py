@@ -7,6 +7,7 @@ port says so.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import secrets
 from collections.abc import Sequence
@@ -128,7 +129,7 @@ class SqlClients(_Repo):
         rows = self.conn.execute(select(t.clients).where(t.clients.c.id.in_(list(set(ids)))))
         return {r.id: self._record(r) for r in rows}
 
-    def list(self) -> list[ClientRecord]:
+    def list(self) -> builtins.list[ClientRecord]:
         return [
             self._record(r) for r in self.conn.execute(select(t.clients).order_by(t.clients.c.name))
         ]
@@ -187,7 +188,7 @@ class SqlContracts(_Repo):
             raise NotFound(f"contract {contract_id} does not exist", field="contract_id")
         return self._contract(r)
 
-    def list(self, client_id: int | None = None) -> list[Contract]:
+    def list(self, client_id: int | None = None) -> builtins.list[Contract]:
         q = select(t.contracts).order_by(t.contracts.c.id)
         if client_id is not None:
             q = q.where(t.contracts.c.client_id == client_id)
@@ -222,7 +223,7 @@ class SqlContracts(_Repo):
             .returning(t.contracts.c.id)
         ).scalar_one()
 
-    def due(self, now: datetime, limit: int) -> list[tuple[Contract, datetime]]:
+    def due(self, now: datetime, limit: int) -> builtins.list[tuple[Contract, datetime]]:
         q = (
             select(t.contracts)
             .where(t.contracts.c.active.is_(True), t.contracts.c.next_run_at <= now)
@@ -491,10 +492,18 @@ class SqlInvoices(_Repo):
             q = q.where(i.c.id < after_id)
         return [
             InvoiceSummary(
-                *row[:7],
-                quantize(row.gross_total, row.currency, HALF_UP),
-                quantize(row.amount_paid, row.currency, HALF_UP),
-                *row[9:],
+                id=row.id,
+                number=row.number,
+                client_id=row.client_id,
+                client_name=row.name,
+                status=row.status,
+                kind=row.kind,
+                currency=row.currency,
+                gross=quantize(row.gross_total, row.currency, HALF_UP),
+                paid=quantize(row.amount_paid, row.currency, HALF_UP),
+                issue_date=row.issue_date,
+                due_date=row.due_date,
+                hold_reason=row.hold_reason,
             )
             for row in self.conn.execute(q)
         ]

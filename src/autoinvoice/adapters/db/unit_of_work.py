@@ -6,6 +6,7 @@ from typing import Any, Self
 
 from sqlalchemy import Connection, Engine
 
+from ...services import ports
 from .outbox import SqlFirings, SqlMessages, SqlNumbering, SqlOutbox
 from .repositories import (
     SqlAudit,
@@ -22,6 +23,22 @@ from .repositories import (
 
 
 class SqlUnitOfWork:
+    # typed as the ports, so mypy checks each SQL repository against its Protocol
+    entities: ports.Entities
+    clients: ports.Clients
+    contracts: ports.Contracts
+    numbering: ports.Numbering
+    firings: ports.Firings
+    invoices: ports.Invoices
+    documents: ports.Documents
+    payments: ports.Payments
+    credits: ports.Credits
+    outbox: ports.Outbox
+    messages: ports.Messages
+    audit: ports.Audit
+    users: ports.Users
+    settings: ports.Settings
+
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self.engine = engine
         self.read_only = read_only
