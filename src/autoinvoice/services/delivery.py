@@ -25,6 +25,8 @@ from datetime import datetime
 from email.headerregistry import Address
 from typing import Any
 
+from babel.dates import format_date
+
 from ..domain.invoice import Invoice, InvoiceStatus
 from .documents import invoice_document
 from .ports import (
@@ -198,7 +200,7 @@ def _compose(
         "invoice": {
             "number": inv.number,
             "total": inv.gross.format(lang),
-            "due_date": inv.due_date.isoformat() if inv.due_date else "",
+            "due_date": format_date(inv.due_date, "medium", locale=lang) if inv.due_date else "",
             "currency": inv.currency,
             "balance": inv.balance.format(lang),
         },
