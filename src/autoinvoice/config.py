@@ -36,5 +36,7 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'autoinvoice.db').resolve()}"
 
-    def __repr__(self) -> str:  # pydantic already masks SecretStr; keep URLs' passwords out
+    def __repr__(self) -> str:  # pydantic masks SecretStr only; the URL may hold a password
         return f"Settings(data_dir={self.data_dir!s}, database=<hidden>)"
+
+    __str__ = __repr__
