@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -108,7 +108,8 @@ def serve(
     app = _app(database_url)
     with _errors():
         if demo_data and not has_data(app):
-            ids = load_demo_data(app)
+            # bill the retainers' latest period at once, so the first look is not empty
+            ids = load_demo_data(app, bill_from=app.clock.now() - timedelta(days=31))
             out.print(
                 f"loaded demo data: {len(ids['clients'])} clients, "
                 f"{len(ids['contracts'])} contracts"

@@ -186,7 +186,7 @@ def load_demo_data(app: App, *, bill_from: datetime | None = None) -> dict[str, 
     now = clock.now()
     kids = [
         add_contract(k, uow=app.uow(), clock=clock, actor=actor, bill_from=bill_from)
-        for k in contracts(cids, now)
+        for k in contracts(cids, bill_from or now)
     ]
     return {"entities": [eid], "clients": cids, "contracts": kids}
 

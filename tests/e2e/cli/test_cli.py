@@ -145,6 +145,12 @@ def test_serve_with_demo_data_prints_the_owner_login_and_serves_the_app(tmp_path
             )
             assert r.status_code == 200 and "Clients" in r.text
             assert "Hanseatic Logistics AG" in c.get("/clients").text
+            # the scheduler bills the retainers' latest period on first start
+            for _ in range(100):
+                if "INV-" in c.get("/invoices").text:
+                    break
+                time.sleep(0.2)
+            assert "INV-" in c.get("/invoices").text
         assert (tmp_path / "autoinvoice.db").exists()
     finally:
         proc.terminate()
