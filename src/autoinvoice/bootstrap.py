@@ -59,7 +59,9 @@ class App:
     @cached_property
     def delivery_config(self) -> DeliveryConfig:
         return DeliveryConfig(
-            base_url=self.settings.base_url, sandbox_to=self.settings.mail_sandbox_to
+            base_url=self.settings.base_url,
+            sandbox_to=self.settings.mail_sandbox_to,
+            lease_seconds=self.settings.worker_lease_seconds,
         )
 
     @cached_property

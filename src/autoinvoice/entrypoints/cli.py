@@ -34,10 +34,12 @@ cli = typer.Typer(
 )
 invoices_cli = typer.Typer(help="List, show, issue and void invoices.", no_args_is_help=True)
 payments_cli = typer.Typer(help="Record payments.", no_args_is_help=True)
+jobs_cli = typer.Typer(help="See and retry outbox jobs (deliveries).", no_args_is_help=True)
 users_cli = typer.Typer(help="Manage users and API keys.", no_args_is_help=True)
 cli.add_typer(invoices_cli, name="invoices")
 cli.add_typer(payments_cli, name="payments")
 cli.add_typer(users_cli, name="users")
+cli.add_typer(jobs_cli, name="jobs")
 
 out = Console()
 err = Console(stderr=True)
@@ -381,6 +383,42 @@ def payments_record(
             f"payment recorded: status {res.invoice_status}, balance {res.balance}"
             + (f", {res.credited} kept as client credit" if res.credited > Decimal(0) else "")
         )
+
+
+@jobs_cli.command("list")
+def jobs_list(database_url: DbUrl = None, as_json: AsJson = False) -> None:
+    """Job counts by status, and the jobs that were given up on, with their last error."""
+    app = _app(database_url)
+    with app.uow(read_only=True) as uow:
+        counts, dead = uow.outbox.counts(), uow.outbox.dead()
+    if as_json:
+        print(json.dumps({"counts": counts, "dead": dead}, indent=2, default=str))
+        return
+    out.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "no jobs")
+    if dead:
+        table = Table("id", "kind", "payload", "attempts", "last error", title="given up")
+        for d in dead:
+            table.add_row(
+                str(d["id"]),
+                d["kind"],
+                json.dumps(d["payload"]),
+                str(d["attempts"]),
+                escape(d["last_error"] or ""),
+            )
+        out.print(table)
+
+
+@jobs_cli.command("retry")
+def jobs_retry(
+    database_url: DbUrl = None,
+    kind: Annotated[str | None, typer.Option(help="Only jobs of this kind.")] = None,
+) -> None:
+    """Retry every job that was given up on (after fixing what made it fail)."""
+    from ..services.jobs import requeue_dead_jobs
+
+    app = _app(database_url)
+    ids = requeue_dead_jobs(uow=app.uow(), clock=app.clock, actor="cli", kind=kind)
+    out.print(f"requeued {len(ids)} job(s)" + (f": {ids}" if ids else ""))
 
 
 @users_cli.command("create")

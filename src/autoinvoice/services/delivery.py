@@ -21,7 +21,7 @@ Message-ID, which receiving systems use to recognise a duplicate).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.headerregistry import Address
 from typing import Any
 
@@ -49,6 +49,7 @@ class DeliveryConfig:
     base_url: str = "http://127.0.0.1:8000"
     message_domain: str = "autoinvoice.local"
     sandbox_to: str | None = None  # when set, every email goes here instead of clients
+    lease_seconds: int = 120  # how long a worker holds a job it is about to send
 
 
 def portal_url(config: DeliveryConfig, token: str) -> str:
@@ -102,22 +103,21 @@ def deliver_invoices(
                 at=clock.now(),
             ).status
         uow.commit()
-    accepted: dict[int, str | None] = {}
+    sent: list[_Delivery] = []
     for d in deliveries:
-        if statuses[d.job.id] == "sent":
-            accepted[d.job.id] = None  # went out before a crash; do not send again
-            continue
-        try:
-            accepted[d.job.id] = _send(d, uow=uow, clock=clock, worker=worker, mailer=mailer)
-        except Exception as exc:
-            failures[d.job.id] = exc
-    _finish(
-        [d for d in deliveries if d.job.id in accepted],
-        accepted,
-        uow=uow,
-        clock=clock,
-        worker=worker,
-    )
+        if statuses[d.job.id] != "sent":  # "sent": it went out before a crash; not again
+            if not _still_ours(d.job, uow=uow, clock=clock, worker=worker, config=config):
+                continue  # the lease ran out and another worker took the job: it sends
+            try:
+                accepted = _send(d, uow=uow, clock=clock, worker=worker, mailer=mailer)
+            except Exception as exc:
+                failures[d.job.id] = exc
+                continue
+            with uow:  # at once: a worker that takes the job over must see it went out
+                uow.messages.mark(d.email.message_id, "sent", accepted, clock.now())
+                uow.commit()
+        sent.append(d)
+    _finish(sent, uow=uow, clock=clock, worker=worker)
     return failures
 
 
@@ -227,6 +227,19 @@ def _compose(
     )
 
 
+def _still_ours(
+    job: Job, *, uow: UnitOfWork, clock: Clock, worker: str, config: DeliveryConfig
+) -> bool:
+    """Renew the job's lease right before its send (a batch may outlive the lease it was
+    claimed with); False when the lease was lost, so two workers never send one invoice."""
+    with uow:
+        ours = uow.outbox.extend(
+            job.id, worker, clock.now() + timedelta(seconds=config.lease_seconds)
+        )
+        uow.commit()
+    return ours
+
+
 def _send(d: _Delivery, *, uow: UnitOfWork, clock: Clock, worker: str, mailer: Mailer) -> str:
     """Send; on a permanent refusal log the message failed and alert, then re-raise."""
     try:
@@ -246,43 +259,26 @@ def _send(d: _Delivery, *, uow: UnitOfWork, clock: Clock, worker: str, mailer: M
         raise
 
 
-def _finish(
-    done: list[_Delivery],
-    accepted: dict[int, str | None],
-    *,
-    uow: UnitOfWork,
-    clock: Clock,
-    worker: str,
-) -> None:
-    """Mark messages and invoices sent and the jobs done, in one transaction."""
+def _finish(done: list[_Delivery], *, uow: UnitOfWork, clock: Clock, worker: str) -> None:
+    """Mark the invoices sent and the jobs done, in one transaction."""
     if not done:
         return
     now = clock.now()
-    try:
-        with uow:
-            for d in done:
-                if accepted[d.job.id] is not None:
-                    uow.messages.mark(d.email.message_id, "sent", accepted[d.job.id], now)
-            current = uow.invoices.get_many([d.invoice.id or 0 for d in done], for_update=True)
-            for d in done:
-                inv = current[d.invoice.id or 0]
-                if inv.status is not InvoiceStatus.VOID:
-                    inv.mark_sent(now)
-                    uow.invoices.save(inv)
-                uow.audit.record(
-                    at=now,
-                    actor=worker,
-                    action="invoice.sent",
-                    subject_type="invoice",
-                    subject_id=inv.id,
-                    detail={"message_id": d.email.message_id, "to": list(d.email.to)},
-                )
-                uow.outbox.complete(d.job.id, worker, now)
-            uow.commit()
-    except Exception:
-        with uow:  # keep the "sent" marks, so the retries do not send again
-            for d in done:
-                if accepted[d.job.id] is not None:
-                    uow.messages.mark(d.email.message_id, "sent", accepted[d.job.id], now)
-            uow.commit()
-        raise
+    with uow:
+        current = uow.invoices.get_many([d.invoice.id or 0 for d in done], for_update=True)
+        for d in done:
+            if not uow.outbox.complete(d.job.id, worker, now):
+                continue  # another worker took the job over and finishes it
+            inv = current[d.invoice.id or 0]
+            if inv.status is not InvoiceStatus.VOID:
+                inv.mark_sent(now)
+                uow.invoices.save(inv)
+            uow.audit.record(
+                at=now,
+                actor=worker,
+                action="invoice.sent",
+                subject_type="invoice",
+                subject_id=inv.id,
+                detail={"message_id": d.email.message_id, "to": list(d.email.to)},
+            )
+        uow.commit()

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
+from ..domain.errors import DomainError
 from .ports import Clock, Job, PermanentMailError, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,9 @@ log = logging.getLogger(__name__)
 Handler = Callable[[list[Job]], dict[int, Exception]]
 """Runs a batch of jobs of one kind; returns the failed ones (job id → error). A handler
 completes each successful job itself, in the transaction that stores its effect."""
-PERMANENT_ERRORS: tuple[type[Exception], ...] = (PermanentMailError,)
+# retrying cannot help: a refused address, or data the invoice lacks (fixed by a person,
+# who then requeues the job)
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (PermanentMailError, DomainError)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -90,3 +93,21 @@ def _failed(job: Job, exc: Exception, *, uow: UnitOfWork, clock: Clock, worker: 
             },
         )
         uow.commit()
+
+
+def requeue_dead_jobs(
+    *, uow: UnitOfWork, clock: Clock, actor: str, kind: str | None = None
+) -> list[int]:
+    """Retry the jobs that were given up on (after fixing what made them fail)."""
+    with uow:
+        ids = uow.outbox.requeue_dead(clock.now(), kind)
+        for job_id in ids:
+            uow.audit.record(
+                at=clock.now(),
+                actor=actor,
+                action="job.requeued",
+                subject_type="job",
+                subject_id=job_id,
+            )
+        uow.commit()
+    return ids

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from autoinvoice.services.jobs import backoff, one_at_a_time, run_jobs_once
+from autoinvoice.adapters.db.outbox import MAX_ATTEMPTS
+from autoinvoice.services.jobs import backoff, one_at_a_time, requeue_dead_jobs, run_jobs_once
 from autoinvoice.services.ports import Job, PermanentMailError, TemporaryMailError
 from builders import make_app
 
@@ -67,7 +68,7 @@ def test_a_failing_job_is_retried_with_back_off_then_given_up(app) -> None:
         raise TemporaryMailError(451, "try later")
 
     t = app.clock.now()
-    for _ in range(8):
+    for _ in range(MAX_ATTEMPTS):
         assert (
             run_jobs_once(
                 uow=app.uow(),
@@ -87,12 +88,16 @@ def test_a_failing_job_is_retried_with_back_off_then_given_up(app) -> None:
             == 0
         )  # waiting for back-off
         app.clock.advance(backoff(len(calls)))
-    assert calls == list(range(1, 9))
+    assert calls == list(range(1, MAX_ATTEMPTS + 1))
     with app.uow() as uow:
         assert uow.outbox.counts() == {"dead": 1}
         actions = [a["action"] for a in uow.audit.recent(subject_type="job")]
-    assert actions[0] == "job.dead" and actions.count("job.retry_scheduled") == 7
-    assert app.clock.now() > t
+    assert actions[0] == "job.dead"
+    assert actions.count("job.retry_scheduled") == MAX_ATTEMPTS - 1
+    assert app.clock.now() - t > timedelta(hours=20)  # an outage of hours is ridden out
+    assert requeue_dead_jobs(uow=app.uow(), clock=app.clock, actor="t") == [1]
+    with app.uow() as uow:
+        assert uow.outbox.counts() == {"pending": 1}
 
 
 def test_a_permanent_error_gives_up_at_once(app) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -116,7 +117,7 @@ def test_a_retry_after_the_mail_went_out_does_not_send_it_again(app, smtp, issue
     with pytest.raises(SystemExit):
         handlers["deliver_invoice"]([job])
     app.mailer.send = original  # type: ignore[method-assign]
-    app.clock.advance(timedelta(seconds=61))
+    app.clock.advance(timedelta(seconds=app.settings.worker_lease_seconds + 1))
     assert _work(app) == 1
     assert len(smtp.messages) == 1
     with app.uow(read_only=True) as uow:
@@ -187,3 +188,37 @@ def test_one_refused_address_in_a_batch_does_not_hold_up_the_others(app, smtp) -
         InvoiceStatus.ISSUED,
         InvoiceStatus.SENT,
     ]
+
+
+def test_a_batch_that_outlives_its_lease_never_sends_an_invoice_twice(app, smtp) -> None:
+    client = make_client(app, make_entity(app))
+    for inv_id in [draft_for(app, client), draft_for(app, client), draft_for(app, client)]:
+        issue_invoice(inv_id, uow=app.uow(), clock=app.clock, actor="test")
+    lease = app.settings.worker_lease_seconds
+    real_send, calls = app.mailer.send, []
+
+    def slow_send(mail):  # type: ignore[no-untyped-def]
+        """Each of worker A's sends takes over half a lease (each within its own renewed
+        lease, as SMTP's timeout is shorter than the lease). After the second, jobs 1 and 3
+        have been A's for longer than a lease, and worker B takes them over."""
+        calls.append(mail.message_id)
+        result = real_send(mail)
+        app.clock.advance(timedelta(seconds=lease // 2 + 1))
+        if len(calls) == 2:
+            run_jobs_once(uow=app.uow(), clock=app.clock, worker="B", handlers=app.handlers("B"))
+        return result
+
+    with app.uow() as uow:
+        jobs = uow.outbox.claim("A", app.clock.now(), lease, 10)
+        uow.commit()
+    handlers_a = app.handlers("A")
+    app.mailer.send = slow_send  # type: ignore[method-assign]
+    handlers_a["deliver_invoice"](jobs)
+    app.mailer.send = real_send  # type: ignore[method-assign]
+    time.sleep(0.3)
+    ids = [m.message["Message-ID"] for m in smtp.messages]
+    assert sorted(ids) == sorted(set(ids)) and len(ids) == 3, ids
+    with app.uow(read_only=True) as uow:
+        assert uow.outbox.counts() == {"done": 3}
+        sent = [a for a in uow.audit.recent() if a["action"] == "invoice.sent"]
+    assert len(sent) == 3

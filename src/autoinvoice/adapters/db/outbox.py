@@ -23,6 +23,11 @@ from . import tables as t
 from .upsert import insert_ignore as _insert_ignore
 
 
+# back-off doubles from 30 s to a cap of 1 h: 30 attempts span about a day, so an SMTP
+# outage of hours delays invoices instead of giving up on them
+MAX_ATTEMPTS = 30
+
+
 class SqlOutbox:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -40,7 +45,7 @@ class SqlOutbox:
                 idempotency_key=key,
                 status="pending",
                 attempts=0,
-                max_attempts=8,
+                max_attempts=MAX_ATTEMPTS,
                 run_after=run_after,
                 created_at=now,
                 locked_by=None,
@@ -110,16 +115,48 @@ class SqlOutbox:
             values.update(status="pending", run_after=retry_at)
         self.conn.execute(
             update(t.jobs)
-            .where(t.jobs.c.id == job_id, t.jobs.c.locked_by == worker)
+            .where(
+                t.jobs.c.id == job_id, t.jobs.c.locked_by == worker, t.jobs.c.status == "running"
+            )
             .values(**values)
         )
 
-    def extend(self, job_id: int, worker: str, until: datetime) -> None:
-        self.conn.execute(
+    def extend(self, job_id: int, worker: str, until: datetime) -> bool:
+        res = self.conn.execute(
             update(t.jobs)
-            .where(t.jobs.c.id == job_id, t.jobs.c.locked_by == worker)
+            .where(
+                t.jobs.c.id == job_id, t.jobs.c.locked_by == worker, t.jobs.c.status == "running"
+            )
             .values(locked_until=until)
         )
+        return res.rowcount == 1
+
+    def requeue_dead(self, now: datetime, kind: str | None = None) -> list[int]:
+        j = t.jobs
+        q = update(j).where(j.c.status == "dead")
+        if kind:
+            q = q.where(j.c.kind == kind)
+        rows = self.conn.execute(
+            q.values(
+                status="pending",
+                run_after=now,
+                attempts=0,
+                finished_at=None,
+                locked_by=None,
+                locked_until=None,
+            ).returning(j.c.id)
+        )
+        return sorted(r[0] for r in rows)
+
+    def dead(self, limit: int = 100) -> list[dict[str, Any]]:
+        j = t.jobs
+        rows = self.conn.execute(
+            select(j.c.id, j.c.kind, j.c.payload, j.c.attempts, j.c.last_error, j.c.finished_at)
+            .where(j.c.status == "dead")
+            .order_by(j.c.id)
+            .limit(limit)
+        )
+        return [dict(r._mapping) for r in rows]
 
     def counts(self) -> dict[str, int]:
         rows = self.conn.execute(select(t.jobs.c.status, func.count()).group_by(t.jobs.c.status))
