@@ -22,7 +22,6 @@ from ...services.ports import Job, MessageRecord, SeriesRecord
 from . import tables as t
 from .upsert import insert_ignore as _insert_ignore
 
-
 # back-off doubles from 30 s to a cap of 1 h: 30 attempts span about a day, so an SMTP
 # outage of hours delays invoices instead of giving up on them
 MAX_ATTEMPTS = 30
