@@ -195,6 +195,7 @@ class Invoice:
         if not self.lines:
             raise MissingData("an invoice needs at least one line", field="lines")
         self.buyer.require_billing_address()
+        self.buyer.require_email()
         if self.seller.address is None:
             raise MissingData("the issuing entity has no address", field="seller.address")
         if self.totals().gross.amount < 0:
@@ -235,12 +236,12 @@ class Invoice:
         self.viewed_at = at
         return True
 
-    def apply_payment(self, amount: Money, at: datetime) -> Money:
-        """Apply ``amount``; return the part above the open balance (zero if none)."""
-        require_aware(at, "received_at")
+    def check_payment(self, amount: Money) -> None:
+        """Raise if ``amount`` cannot be a payment on this invoice (whatever its status)."""
         if amount.currency != self.currency:
             raise InvalidValue(
-                f"payment is in {amount.currency}, the invoice in {self.currency}", field="currency"
+                f"payment is in {amount.currency}, the invoice in {self.currency}",
+                field="currency",
             )
         if not amount.is_positive():
             raise InvalidValue("a payment must be greater than zero", field="amount")
@@ -250,6 +251,11 @@ class Invoice:
                 f"minor units ({amount.minor_units})",
                 field="amount",
             )
+
+    def apply_payment(self, amount: Money, at: datetime) -> Money:
+        """Apply ``amount``; return the part above the open balance (zero if none)."""
+        require_aware(at, "received_at")
+        self.check_payment(amount)
         if self.status not in OPEN_STATUSES:
             raise InvalidTransition(
                 self.status.value, S.PAID.value, "payments are recorded on open invoices only"

@@ -43,6 +43,12 @@ class NumberSeries:
                 f"unknown placeholder {{{unknown[0]}}}; use {{yyyy}}, {{yy}}, {{mm}}, {{seq}}",
                 field="pattern",
             )
+        if self.yearly_reset and not {"yyyy", "yy"} & set(fields):
+            raise InvalidValue(
+                "a series that restarts each year needs {yyyy} or {yy} in its "
+                "pattern, or its numbers would repeat",
+                field="pattern",
+            )
         if "seq" not in fields:
             raise InvalidValue("the pattern must contain {seq}, e.g. {seq:06d}", field="pattern")
         try:

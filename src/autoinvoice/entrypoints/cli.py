@@ -378,6 +378,11 @@ def payments_record(
     }
     if as_json:
         print(json.dumps(data))
+    elif res.duplicate:
+        out.print(
+            f"already recorded under key {key!r}: nothing recorded again "
+            f"(status {res.invoice_status}, balance {res.balance})"
+        )
     else:
         out.print(
             f"payment recorded: status {res.invoice_status}, balance {res.balance}"

@@ -7,15 +7,19 @@ writes the delivery job in the same transaction: either all of it is stored or n
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..domain.assembly import assemble_retainer
 from ..domain.contracts import Contract
-from ..domain.errors import DomainError, InvalidTransition
+from ..domain.errors import DomainError, InvalidTransition, InvalidValue
 from ..domain.invoice import Invoice, InvoiceStatus
+from ..domain.parties import Party
 from ..domain.recurrence import zone
 from .ports import ClientRecord, Clock, EntityRecord, UnitOfWork
+
+log = logging.getLogger(__name__)
 
 DELIVER = "deliver_invoice"
 
@@ -86,6 +90,21 @@ def _number(invoice: Invoice, entity: EntityRecord, *, uow: UnitOfWork, now: dat
     return seq
 
 
+def _refresh_parties(invoice: Invoice, buyer: Party, seller: Party) -> None:
+    """A draft carries the parties as they were when it was made; issue it with them as
+    they are now (a held draft becomes issuable once the client's data is fixed). Line
+    taxes were decided from the old tax details, so a change there needs a new draft."""
+    if buyer.tax_profile != invoice.buyer.tax_profile or (
+        seller.tax_profile != invoice.seller.tax_profile
+    ):
+        raise InvalidValue(
+            "the tax details of the client or the issuing entity changed since this draft was "
+            "made; delete it and let it be made again",
+            field="lines",
+        )
+    invoice.buyer, invoice.seller = buyer, seller
+
+
 def _issued(invoice: Invoice, *, uow: UnitOfWork, now: datetime, actor: str) -> None:
     """What follows issuing, in the same transaction: the delivery job and the audit."""
     uow.outbox.enqueue(DELIVER, {"invoice_id": invoice.id}, f"{DELIVER}:{invoice.id}", now, now)
@@ -107,7 +126,9 @@ def _issued(invoice: Invoice, *, uow: UnitOfWork, now: datetime, actor: str) -> 
 def issue(invoice: Invoice, *, uow: UnitOfWork, now: datetime, actor: str) -> str:
     """Number and freeze a stored draft and enqueue its delivery (caller's transaction)."""
     assert invoice.id is not None
-    seq = _number(invoice, uow.entities.get(invoice.entity_id or 0), uow=uow, now=now)
+    entity = uow.entities.get(invoice.entity_id or 0)
+    _refresh_parties(invoice, uow.clients.get(invoice.client_id or 0).party, entity.party)
+    seq = _number(invoice, entity, uow=uow, now=now)
     uow.invoices.save(invoice, seq=seq)
     _issued(invoice, uow=uow, now=now, actor=actor)
     return invoice.number or ""
@@ -141,14 +162,20 @@ def void_invoice(
 
 
 def delete_draft(invoice_id: int, *, uow: UnitOfWork, clock: Clock, actor: str) -> None:
+    """Delete a draft. If a schedule made it (a held retainer), that period becomes due again,
+    so deleting a held draft never silently drops a period's billing."""
     with uow:
         uow.invoices.delete_draft(invoice_id)
+        released = uow.firings.release(invoice_id)
+        if released:
+            uow.contracts.rewind(*released)
         uow.audit.record(
             at=clock.now(),
             actor=actor,
             action="invoice.draft_deleted",
             subject_type="invoice",
             subject_id=invoice_id,
+            detail={"period_due_again": released[1].isoformat()} if released else {},
         )
         uow.commit()
 
@@ -166,21 +193,46 @@ def fire_due_schedules(
 ) -> TickReport:
     """Fire every retainer occurrence that is due, each exactly once, catching up on any
     missed while the service was down. Safe with several schedulers running: the
-    (contract, occurrence) firing row is claimed with an insert that only one can win."""
+    (contract, occurrence) firing row is claimed with an insert that only one can win.
+
+    Occurrences that failed earlier for want of client data are tried again on every tick
+    (alerted once), so they bill as soon as the data is fixed. An unexpected error on one
+    contract is recorded and alerted, and the others still bill."""
     now = clock.now()
     report = TickReport()
+    with uow:
+        failed = uow.firings.failed()
+    for firing_id, contract_id, occurrence in failed:
+        with uow:
+            contract = uow.contracts.get(contract_id)
+            ctx = _context_for(uow, [contract])[contract.client_id or 0]
+        _guarded(
+            contract,
+            occurrence,
+            ctx,
+            uow=uow,
+            now=now,
+            actor=actor,
+            report=report,
+            retry_of=firing_id,
+        )
     while True:
         with uow:
             due = uow.contracts.due(now, limit)
-            clients = uow.clients.get_many([c.client_id or 0 for c, _ in due])
-            entities = {e: uow.entities.get(e) for e in {c.entity_id for c in clients.values()}}
-            series = {e: uow.numbering.default_series(e).id for e in entities}
+            contexts = _context_for(uow, [c for c, _ in due])
         for contract, next_run in due:
             assert contract.recurrence is not None and contract.client_id is not None
-            client = clients[contract.client_id]
-            ctx = _FireContext(client, entities[client.entity_id], series[client.entity_id])
             for occurrence in [next_run, *contract.recurrence.between(next_run, now)]:
-                _fire(contract, occurrence, ctx, uow=uow, now=now, actor=actor, report=report)
+                if not _guarded(
+                    contract,
+                    occurrence,
+                    contexts[contract.client_id],
+                    uow=uow,
+                    now=now,
+                    actor=actor,
+                    report=report,
+                ):
+                    break  # the rest of this contract waits for the next tick
         if len(due) < limit:
             return report
 
@@ -192,6 +244,60 @@ class _FireContext:
     series_id: int
 
 
+def _context_for(uow: UnitOfWork, contracts: list[Contract]) -> dict[int, _FireContext]:
+    clients = uow.clients.get_many([c.client_id or 0 for c in contracts])
+    entities = {e: uow.entities.get(e) for e in {c.entity_id for c in clients.values()}}
+    series = {e: uow.numbering.default_series(e).id for e in entities}
+    return {
+        cid: _FireContext(c, entities[c.entity_id], series[c.entity_id])
+        for cid, c in clients.items()
+    }
+
+
+def _guarded(
+    contract: Contract,
+    occurrence: datetime,
+    ctx: _FireContext,
+    *,
+    uow: UnitOfWork,
+    now: datetime,
+    actor: str,
+    report: TickReport,
+    retry_of: int | None = None,
+) -> bool:
+    """Fire one occurrence; an unexpected error is alerted, not allowed to stop the tick.
+    Returns False when the error happened (its transaction was rolled back)."""
+    try:
+        _fire(
+            contract,
+            occurrence,
+            ctx,
+            uow=uow,
+            now=now,
+            actor=actor,
+            report=report,
+            retry_of=retry_of,
+        )
+    except Exception as exc:
+        log.exception("billing contract %s for %s failed", contract.id, occurrence)
+        with uow:
+            uow.audit.record(
+                at=now,
+                actor=actor,
+                action="schedule.error",
+                subject_type="contract",
+                subject_id=contract.id,
+                detail={
+                    "occurrence": occurrence.isoformat(),
+                    "error": f"{type(exc).__name__}: {exc}",
+                },
+            )
+            uow.commit()
+        report.held.append((contract.id or 0, f"{type(exc).__name__}: {exc}"))
+        return False
+    return True
+
+
 def _fire(
     contract: Contract,
     occurrence: datetime,
@@ -201,65 +307,103 @@ def _fire(
     now: datetime,
     actor: str,
     report: TickReport,
+    retry_of: int | None,
 ) -> None:
     assert contract.id is not None
     rec = contract.recurrence
     assert rec is not None
     with uow:
-        following = rec.next_after(occurrence)
-        if following and contract.ends_on and rec.local_date(following) > contract.ends_on:
-            following = None  # the contract has ended: stop scheduling it
-        uow.contracts.advance(contract.id, occurrence, following)
-        firing = uow.firings.claim(contract.id, occurrence, now)
-        if firing is None:  # another scheduler fired it
-            report.skipped += 1
-            uow.commit()
-            return
-        if not contract.covers(rec.local_date(occurrence)):
-            uow.firings.settle(firing, "skipped", None, "outside the contract's term")
-            report.skipped += 1
-            uow.commit()
-            return
-        try:
-            inv = assemble_retainer(contract, ctx.entity.party, ctx.client.party, occurrence)
-        except DomainError as exc:
-            _needs_attention(
-                uow,
-                firing,
-                "failed",
-                None,
-                exc,
-                now=now,
-                actor=actor,
-                subject=("contract", contract.id),
-            )
-            report.held.append((contract.id, str(exc)))
-            uow.commit()
-            return
-        _attach(
-            inv,
-            ctx.client,
-            ctx.series_id,
+        if retry_of is None:
+            following = rec.next_after(occurrence)
+            if following and contract.ends_on and rec.local_date(following) > contract.ends_on:
+                following = None  # the contract has ended: stop scheduling it
+            uow.contracts.advance(contract.id, occurrence, following)
+            firing = uow.firings.claim(contract.id, occurrence, now)
+            if firing is None:  # another scheduler fired it
+                report.skipped += 1
+                uow.commit()
+                return
+            if not contract.covers(rec.local_date(occurrence)):
+                uow.firings.settle(firing, "skipped", None, "outside the contract's term")
+                report.skipped += 1
+                uow.commit()
+                return
+        else:
+            firing = retry_of
+        _bill(
+            contract,
+            occurrence,
+            ctx,
+            firing,
+            uow=uow,
             now=now,
-            contract_id=contract.id,
-            source_key=f"contract:{contract.id}:{occurrence.isoformat()}",
+            actor=actor,
+            report=report,
+            alert=retry_of is None,
         )
-        try:
-            seq = _number(inv, ctx.entity, uow=uow, now=now)
-        except DomainError as exc:
-            inv.hold_reason = str(exc)
-            inv_id = uow.invoices.add(inv)
-            _needs_attention(
-                uow, firing, "held", inv_id, exc, now=now, actor=actor, subject=("invoice", inv_id)
-            )
-            report.held.append((contract.id, str(exc)))
-            uow.commit()
-            return
-        uow.invoices.add(inv, seq=seq)
-        _issued(inv, uow=uow, now=now, actor=actor)
-        uow.firings.settle(firing, "issued", inv.id, inv.number)
-        report.issued.append(inv.number or "")
         uow.commit()
+
+
+def _bill(
+    contract: Contract,
+    occurrence: datetime,
+    ctx: _FireContext,
+    firing: int,
+    *,
+    uow: UnitOfWork,
+    now: datetime,
+    actor: str,
+    report: TickReport,
+    alert: bool,
+) -> None:
+    """Assemble, check, number and issue one period's invoice (caller's transaction)."""
+    assert contract.id is not None
+    try:
+        inv = assemble_retainer(contract, ctx.entity.party, ctx.client.party, occurrence)
+    except DomainError as exc:  # e.g. the client's VAT id is missing: retried every tick
+        _needs_attention(
+            uow,
+            firing,
+            "failed",
+            None,
+            exc,
+            now=now,
+            actor=actor,
+            subject=("contract", contract.id),
+            alert=alert,
+        )
+        report.held.append((contract.id, str(exc)))
+        return
+    _attach(
+        inv,
+        ctx.client,
+        ctx.series_id,
+        now=now,
+        contract_id=contract.id,
+        source_key=f"contract:{contract.id}:{occurrence.isoformat()}",
+    )
+    try:
+        seq = _number(inv, ctx.entity, uow=uow, now=now)
+    except DomainError as exc:  # held as a draft that needs attention; takes no number
+        inv.hold_reason = str(exc)
+        inv_id = uow.invoices.add(inv)
+        _needs_attention(
+            uow,
+            firing,
+            "held",
+            inv_id,
+            exc,
+            now=now,
+            actor=actor,
+            subject=("invoice", inv_id),
+            alert=True,
+        )
+        report.held.append((contract.id, str(exc)))
+        return
+    uow.invoices.add(inv, seq=seq)
+    _issued(inv, uow=uow, now=now, actor=actor)
+    uow.firings.settle(firing, "issued", inv.id, inv.number)
+    report.issued.append(inv.number or "")
 
 
 def _needs_attention(
@@ -272,13 +416,15 @@ def _needs_attention(
     now: datetime,
     actor: str,
     subject: tuple[str, int],
+    alert: bool,
 ) -> None:
     uow.firings.settle(firing, outcome, invoice_id, str(exc))
-    uow.audit.record(
-        at=now,
-        actor=actor,
-        action="invoice.needs_attention",
-        subject_type=subject[0],
-        subject_id=subject[1],
-        detail={"reason": str(exc), "field": exc.field},
-    )
+    if alert:
+        uow.audit.record(
+            at=now,
+            actor=actor,
+            action="invoice.needs_attention",
+            subject_type=subject[0],
+            subject_id=subject[1],
+            detail={"reason": str(exc), "field": exc.field},
+        )

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from ..domain.invoice import InvoiceStatus
 from ..domain.money import Money, to_decimal
 from ..domain.recurrence import require_aware
+from .errors import Conflict
 from .ports import Clock, UnitOfWork
 
 
@@ -48,11 +50,23 @@ def record_payment(
         if cmd.idempotency_key:
             existing = uow.payments.by_key(cmd.idempotency_key)
             if existing is not None:
+                payment_id, on_invoice = existing
+                if on_invoice != inv.id:  # never swallow a payment meant for this invoice
+                    raise Conflict(
+                        f"the key {cmd.idempotency_key!r} was used for a payment on another "
+                        "invoice; give each invoice's payment its own key",
+                        field="idempotency_key",
+                    )
                 return PaymentOutcome(
-                    existing, inv.status.value, inv.balance.amount, Decimal(0), duplicate=True
+                    payment_id, inv.status.value, inv.balance.amount, Decimal(0), duplicate=True
                 )
         money = Money(amount, cmd.currency or inv.currency)
-        extra = inv.apply_payment(money, received)
+        if inv.status is InvoiceStatus.PAID:
+            # money for an invoice already paid (a second transfer): all of it is credit
+            inv.check_payment(money)
+            extra = money
+        else:
+            extra = inv.apply_payment(money, received)
         assert inv.client_id is not None
         pid = uow.payments.add(
             client_id=inv.client_id,
@@ -72,7 +86,7 @@ def record_payment(
                 amount=extra.amount,
                 currency=extra.currency,
                 payment_id=pid,
-                note=f"overpayment of invoice {inv.number}",
+                note=f"overpayment of invoice {inv.number}",  # applied to a later invoice
                 at=now,
             )
         uow.invoices.save(inv)

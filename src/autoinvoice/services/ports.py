@@ -138,6 +138,10 @@ class Contracts(Protocol):
         """Active retainers whose next occurrence (``next_run_at``) ≤ now, oldest first."""
         ...
 
+    def rewind(self, contract_id: int, occurrence: datetime) -> None:
+        """Make ``occurrence`` due again (its invoice was deleted before issue)."""
+        ...
+
     def advance(self, contract_id: int, fired: datetime, following: datetime | None) -> None:
         """Move the next occurrence past ``fired`` — only forward, never back."""
         ...
@@ -156,6 +160,16 @@ class Numbering(Protocol):
 class Firings(Protocol):
     def claim(self, contract_id: int, occurrence_at: datetime, fired_at: datetime) -> int | None:
         """Record that an occurrence fired; None when it already had (another scheduler)."""
+        ...
+
+    def failed(self) -> builtins.list[tuple[int, int, datetime]]:
+        """(firing id, contract id, occurrence) of occurrences whose invoice could not be
+        assembled yet (missing client data), oldest first."""
+        ...
+
+    def release(self, invoice_id: int) -> tuple[int, datetime] | None:
+        """Forget the firing that made draft ``invoice_id`` (being deleted), so the schedule
+        bills that period again; returns (contract id, occurrence)."""
         ...
 
     def settle(
@@ -215,7 +229,10 @@ class Payments(Protocol):
         recorded_at: datetime,
         idempotency_key: str | None,
     ) -> int: ...
-    def by_key(self, idempotency_key: str) -> int | None: ...
+    def by_key(self, idempotency_key: str) -> tuple[int, int | None] | None:
+        """(payment id, invoice id) of the payment recorded under this key."""
+        ...
+
     def for_invoice(self, invoice_id: int) -> list[dict[str, Any]]: ...
 
 

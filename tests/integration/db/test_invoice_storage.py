@@ -16,7 +16,7 @@ from autoinvoice.domain.errors import (
     UnknownCurrency,
 )
 from autoinvoice.domain.invoice import InvoiceStatus
-from autoinvoice.services.errors import NotFound
+from autoinvoice.services.errors import Conflict, NotFound
 from autoinvoice.services.invoicing import delete_draft, issue_invoice, void_invoice
 from autoinvoice.services.payments import RecordPayment, record_payment
 from builders import draft_for, make_app, make_client, make_entity
@@ -215,3 +215,52 @@ def test_every_change_leaves_an_audit_record(app, client_id) -> None:
             a["action"] for a in uow.audit.recent(subject_type="invoice", subject_id=str(inv_id))
         ]
     assert actions == ["invoice.payment_received", "invoice.issued", "invoice.drafted"]
+
+
+def test_a_key_used_for_another_invoices_payment_is_refused_not_swallowed(app, client_id) -> None:
+    first, second = draft_for(app, client_id), draft_for(app, client_id)
+    _issue(app, first)
+    _issue(app, second)
+    record_payment(
+        RecordPayment(first, "1000", idempotency_key="BANK-TX-7781"),
+        uow=app.uow(),
+        clock=app.clock,
+        actor="test",
+    )
+    with pytest.raises(Conflict) as err:
+        record_payment(
+            RecordPayment(second, "2000", idempotency_key="BANK-TX-7781"),
+            uow=app.uow(),
+            clock=app.clock,
+            actor="test",
+        )
+    assert err.value.field == "idempotency_key"
+    with app.uow(read_only=True) as uow:
+        assert uow.invoices.get(second).amount_paid == Decimal(0)
+
+
+def test_money_for_an_invoice_already_paid_becomes_client_credit(app, client_id) -> None:
+    inv_id = draft_for(app, client_id)
+    _issue(app, inv_id)
+    record_payment(RecordPayment(inv_id, "5355.00"), uow=app.uow(), clock=app.clock, actor="test")
+    again = record_payment(
+        RecordPayment(inv_id, "5355.00", reference="second transfer"),
+        uow=app.uow(),
+        clock=app.clock,
+        actor="test",
+    )
+    assert (again.invoice_status, again.credited) == ("paid", Decimal("5355.00"))
+    with app.uow(read_only=True) as uow:
+        assert uow.credits.balance(client_id, "EUR") == Decimal("5355.00")
+        assert [p["applied"] for p in uow.payments.for_invoice(inv_id)] == [
+            Decimal("5355"),
+            Decimal("0"),
+        ]
+
+
+def test_an_invoice_is_not_issued_to_a_client_without_an_email_address(app) -> None:
+    no_email = make_client(app, make_entity(app), emails=())
+    inv_id = draft_for(app, no_email)
+    with pytest.raises(MissingData) as err:
+        _issue(app, inv_id)
+    assert err.value.field == "client.emails"

@@ -122,3 +122,109 @@ def test_a_contract_that_has_ended_stops_billing(app) -> None:
     assert inv.lines[0].period_start == date(2026, 12, 1)
     with app.uow(read_only=True) as uow:
         assert uow.contracts.due(datetime(2030, 1, 1, tzinfo=UTC), 10) == []
+
+
+def _set_client(app, client_id: int, **values) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    from autoinvoice.adapters.db import tables as t
+
+    with app.uow() as uow:  # no client-editing use case yet: the data is fixed by hand
+        uow.connection.execute(
+            update(t.clients).where(t.clients.c.id == client_id).values(**values)
+        )
+        uow.commit()
+
+
+def test_a_held_draft_issues_once_the_client_data_is_fixed(app) -> None:
+    from autoinvoice.services.invoicing import issue_invoice
+
+    client = make_client(app, make_entity(app), address=None)
+    make_retainer(app, client)
+    app.clock.set(datetime(2026, 12, 1, 6, 0, tzinfo=UTC))
+    assert _tick(app).issued == []
+    [held] = _invoices(app)
+    _set_client(
+        app,
+        client,
+        address={
+            "lines": ["Am Sandtorkai 50"],
+            "city": "Hamburg",
+            "postal_code": "20457",
+            "country": "DE",
+        },
+    )
+    assert issue_invoice(held.id, uow=app.uow(), clock=app.clock, actor="t") == "INV-2026-000001"
+    [issued] = _invoices(app)
+    assert issued.buyer.address is not None and issued.buyer.address.city == "Hamburg"
+
+
+def test_deleting_a_held_draft_makes_its_period_due_again(app) -> None:
+    from autoinvoice.services.invoicing import delete_draft
+
+    client = make_client(app, make_entity(app), address=None)
+    make_retainer(app, client)
+    app.clock.set(datetime(2027, 1, 2, 6, 0, tzinfo=UTC))
+    assert len(_tick(app).held) == 2  # Dec and Jan, both held
+    held = _invoices(app)
+    _set_client(
+        app,
+        client,
+        address={
+            "lines": ["Am Sandtorkai 50"],
+            "city": "Hamburg",
+            "postal_code": "20457",
+            "country": "DE",
+        },
+    )
+    delete_draft(held[0].id, uow=app.uow(), clock=app.clock, actor="t")
+    report = _tick(app)
+    assert report.issued == ["INV-2027-000001"]
+    periods = sorted((i.lines[0].period_start, i.number) for i in _invoices(app))
+    assert periods == [(date(2026, 12, 1), "INV-2027-000001"), (date(2027, 1, 1), None)]
+
+
+def test_a_failed_period_bills_on_a_later_tick_once_the_vat_id_is_there(app) -> None:
+    from autoinvoice.domain.parties import Address
+
+    client = make_client(
+        app,
+        make_entity(app),
+        country="FR",
+        tax_id=None,
+        address=Address(("1 rue X",), "Lyon", "69002", "FR"),
+    )
+    make_retainer(app, client)
+    app.clock.set(datetime(2026, 12, 1, 6, 0, tzinfo=UTC))
+    assert _tick(app).issued == []
+    assert _tick(app).issued == []  # still missing: no invoice, no second alert
+    _set_client(app, client, tax_id="FR40303265045")
+    assert _tick(app).issued == ["INV-2026-000001"]
+    assert _tick(app).issued == []
+    with app.uow(read_only=True) as uow:
+        alerts = [a for a in uow.audit.recent() if a["action"] == "invoice.needs_attention"]
+    assert len(alerts) == 1
+    [inv] = _invoices(app)
+    assert inv.lines[0].tax.category.value == "AE"
+
+
+def test_an_unexpected_error_on_one_contract_does_not_stop_the_others(app, monkeypatch) -> None:
+    from autoinvoice.services import invoicing
+
+    entity = make_entity(app)
+    broken = make_retainer(app, make_client(app, entity, name="Broken AG"))
+    make_retainer(app, make_client(app, entity))
+    real = invoicing.assemble_retainer
+
+    def flaky(contract, *args):  # type: ignore[no-untyped-def]
+        if contract.id == broken:
+            raise RuntimeError("disk on fire")
+        return real(contract, *args)
+
+    monkeypatch.setattr(invoicing, "assemble_retainer", flaky)
+    app.clock.set(datetime(2026, 12, 1, 6, 0, tzinfo=UTC))
+    report = _tick(app)
+    assert report.issued == ["INV-2026-000001"]
+    assert "disk on fire" in report.held[0][1]
+    monkeypatch.setattr(invoicing, "assemble_retainer", real)
+    assert _tick(app).issued == ["INV-2026-000002"]  # retried on the next tick

@@ -23,6 +23,7 @@ MARCH_OCCURRENCE = datetime(2026, 3, 1, 5, tzinfo=UTC)  # 06:00 Berlin
 
 def make_party(**overrides) -> Party:
     values = {
+        "emails": ("ap@example.com",),
         "name": "Kunde GmbH",
         "country": "DE",
         "address": Address(("Torstraße 1",), "Berlin", "10119", "DE"),

@@ -41,7 +41,7 @@ def make_invoice(**overrides) -> Invoice:
     address = Address(("Torstraße 1",), "Berlin", "10119", "DE")
     values = {
         "seller": Party("Seller GmbH", "DE", address),
-        "buyer": Party("Kunde GmbH", "DE", address),
+        "buyer": Party("Kunde GmbH", "DE", address, emails=("ap@kunde.example",)),
         "currency": "EUR",
         "terms": PaymentTerms.parse("net:14"),
         "lines": [],

@@ -39,7 +39,12 @@ def make_address(**overrides) -> Address:
 
 
 def make_party(**overrides) -> Party:
-    values = {"name": "Kunde GmbH", "country": "DE", "address": make_address()}
+    values = {
+        "name": "Kunde GmbH",
+        "country": "DE",
+        "address": make_address(),
+        "emails": ("ap@kunde.example",),
+    }
     return Party(**(values | overrides))
 
 

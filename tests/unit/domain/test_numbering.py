@@ -92,3 +92,11 @@ def test_sequence_numbers_below_one_are_refused_naming_seq(seq):
     with pytest.raises(InvalidValue) as exc:
         NumberSeries().render(seq, MARCH_2026)
     assert exc.value.field == "seq"
+
+
+@pytest.mark.parametrize("pattern", ["INV-{seq:05d}", "{mm}-{seq}"])
+def test_a_yearly_reset_without_a_year_in_the_pattern_is_refused(pattern):
+    # without the year, 1 January would hand out INV-00001 a second time
+    with pytest.raises(InvalidValue) as err:
+        NumberSeries(pattern, yearly_reset=True)
+    assert err.value.field == "pattern"

@@ -41,7 +41,7 @@ TAXES = [
 
 ADDRESS = Address(("Torstraße 1",), "Berlin", "10119", "DE")
 SELLER = Party("Seller GmbH", "DE", ADDRESS)
-BUYER = Party("Kunde GmbH", "DE", ADDRESS)
+BUYER = Party("Kunde GmbH", "DE", ADDRESS, emails=("ap@kunde.example",))
 
 quantities = st.integers(1, 10_000_000).map(lambda n: D(n).scaleb(-3))  # 0.001 … 10000
 prices = st.integers(-10_000_000, 1_000_000_000).map(lambda n: D(n).scaleb(-4))  # -1000 … 1e5

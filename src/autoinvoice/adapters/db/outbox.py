@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
 from ...domain.numbering import NumberSeries
 from ...services.errors import NotFound
@@ -311,6 +311,24 @@ class SqlFirings:
             invoice_id=None,
             detail=None,
         )
+
+    def failed(self) -> list[tuple[int, int, datetime]]:
+        f = t.schedule_firings
+        rows = self.conn.execute(
+            select(f.c.id, f.c.contract_id, f.c.occurrence_at)
+            .where(f.c.outcome == "failed")
+            .order_by(f.c.occurrence_at, f.c.id)
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def release(self, invoice_id: int) -> tuple[int, datetime] | None:
+        f = t.schedule_firings
+        row = self.conn.execute(
+            delete(f)
+            .where(f.c.invoice_id == invoice_id)
+            .returning(f.c.contract_id, f.c.occurrence_at)
+        ).first()
+        return (row[0], row[1]) if row else None
 
     def settle(
         self, firing_id: int, outcome: str, invoice_id: int | None, detail: str | None

@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
 from ...domain.contracts import BillingModel, Contract, Milestone, Rate
 from ...domain.invoice import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
@@ -231,6 +231,14 @@ class SqlContracts(_Repo):
             .limit(limit)
         )
         return [(self._contract(r), r.next_run_at) for r in self.conn.execute(q)]
+
+    def rewind(self, contract_id: int, occurrence: datetime) -> None:
+        c = t.contracts.c
+        self.conn.execute(
+            update(t.contracts)
+            .where(c.id == contract_id, or_(c.next_run_at.is_(None), c.next_run_at > occurrence))
+            .values(next_run_at=occurrence)
+        )
 
     def advance(self, contract_id: int, fired: datetime, following: datetime | None) -> None:
         c = t.contracts.c
@@ -588,10 +596,13 @@ class SqlPayments(_Repo):
             .returning(t.payments.c.id)
         ).scalar_one()
 
-    def by_key(self, idempotency_key: str) -> int | None:
-        return self.conn.execute(
-            select(t.payments.c.id).where(t.payments.c.idempotency_key == idempotency_key)
-        ).scalar()
+    def by_key(self, idempotency_key: str) -> tuple[int, int | None] | None:
+        row = self.conn.execute(
+            select(t.payments.c.id, t.payments.c.invoice_id).where(
+                t.payments.c.idempotency_key == idempotency_key
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
 
     def for_invoice(self, invoice_id: int) -> list[dict[str, Any]]:
         rows = self.conn.execute(
