@@ -104,20 +104,21 @@ def deliver_invoices(
             ).status
         uow.commit()
     sent: list[_Delivery] = []
+    unmarked: tuple[str, str] | None = None  # (Message-ID, server reply) sent, not yet marked
     for d in deliveries:
         if statuses[d.job.id] != "sent":  # "sent": it went out before a crash; not again
-            if not _still_ours(d.job, uow=uow, clock=clock, worker=worker, config=config):
+            ours = _before_send(d.job, unmarked, uow=uow, clock=clock, worker=worker, config=config)
+            unmarked = None
+            if not ours:
                 continue  # the lease ran out and another worker took the job: it sends
             try:
                 accepted = _send(d, uow=uow, clock=clock, worker=worker, mailer=mailer)
             except Exception as exc:
                 failures[d.job.id] = exc
                 continue
-            with uow:  # at once: a worker that takes the job over must see it went out
-                uow.messages.mark(d.email.message_id, "sent", accepted, clock.now())
-                uow.commit()
+            unmarked = (d.email.message_id, accepted)
         sent.append(d)
-    _finish(sent, uow=uow, clock=clock, worker=worker)
+    _finish(sent, unmarked, uow=uow, clock=clock, worker=worker)
     return failures
 
 
@@ -227,12 +228,22 @@ def _compose(
     )
 
 
-def _still_ours(
-    job: Job, *, uow: UnitOfWork, clock: Clock, worker: str, config: DeliveryConfig
+def _before_send(
+    job: Job,
+    unmarked: tuple[str, str] | None,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    worker: str,
+    config: DeliveryConfig,
 ) -> bool:
-    """Renew the job's lease right before its send (a batch may outlive the lease it was
-    claimed with); False when the lease was lost, so two workers never send one invoice."""
+    """One short transaction between two sends: mark the message just sent as sent (a worker
+    that takes its job over must see that it went out) and renew the lease of the job about
+    to be sent (a batch may outlive the lease it was claimed with). False when that lease
+    was lost: another worker owns the job now, and only it sends."""
     with uow:
+        if unmarked is not None:
+            uow.messages.mark(unmarked[0], "sent", unmarked[1], clock.now())
         ours = uow.outbox.extend(
             job.id, worker, clock.now() + timedelta(seconds=config.lease_seconds)
         )
@@ -259,26 +270,40 @@ def _send(d: _Delivery, *, uow: UnitOfWork, clock: Clock, worker: str, mailer: M
         raise
 
 
-def _finish(done: list[_Delivery], *, uow: UnitOfWork, clock: Clock, worker: str) -> None:
-    """Mark the invoices sent and the jobs done, in one transaction."""
-    if not done:
-        return
+def _finish(
+    done: list[_Delivery],
+    unmarked: tuple[str, str] | None,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    worker: str,
+) -> None:
+    """Mark the last message, the invoices sent and the jobs done, in one transaction."""
     now = clock.now()
-    with uow:
-        current = uow.invoices.get_many([d.invoice.id or 0 for d in done], for_update=True)
-        for d in done:
-            if not uow.outbox.complete(d.job.id, worker, now):
-                continue  # another worker took the job over and finishes it
-            inv = current[d.invoice.id or 0]
-            if inv.status is not InvoiceStatus.VOID:
-                inv.mark_sent(now)
-                uow.invoices.save(inv)
-            uow.audit.record(
-                at=now,
-                actor=worker,
-                action="invoice.sent",
-                subject_type="invoice",
-                subject_id=inv.id,
-                detail={"message_id": d.email.message_id, "to": list(d.email.to)},
-            )
-        uow.commit()
+    try:
+        with uow:
+            if unmarked is not None:
+                uow.messages.mark(unmarked[0], "sent", unmarked[1], now)
+            current = uow.invoices.get_many([d.invoice.id or 0 for d in done], for_update=True)
+            for d in done:
+                if not uow.outbox.complete(d.job.id, worker, now):
+                    continue  # another worker took the job over and finishes it
+                inv = current[d.invoice.id or 0]
+                if inv.status is not InvoiceStatus.VOID:
+                    inv.mark_sent(now)
+                    uow.invoices.save(inv)
+                uow.audit.record(
+                    at=now,
+                    actor=worker,
+                    action="invoice.sent",
+                    subject_type="invoice",
+                    subject_id=inv.id,
+                    detail={"message_id": d.email.message_id, "to": list(d.email.to)},
+                )
+            uow.commit()
+    except Exception:
+        if unmarked is not None:  # keep the "sent" mark, so the retry does not send again
+            with uow:
+                uow.messages.mark(unmarked[0], "sent", unmarked[1], now)
+                uow.commit()
+        raise
