@@ -17,7 +17,7 @@ from ..domain.errors import DomainError, InvalidTransition, InvalidValue
 from ..domain.invoice import Invoice, InvoiceStatus
 from ..domain.parties import Party
 from ..domain.recurrence import zone
-from .ports import ClientRecord, Clock, EntityRecord, UnitOfWork
+from .ports import ClientRecord, Clock, EntityRecord, SeriesRecord, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,14 @@ def save_draft(
     return inv_id
 
 
-def _number(invoice: Invoice, entity: EntityRecord, *, uow: UnitOfWork, now: datetime) -> int:
+def _number(
+    invoice: Invoice,
+    entity: EntityRecord,
+    *,
+    uow: UnitOfWork,
+    now: datetime,
+    series: SeriesRecord | None = None,
+) -> int:
     """Check, take the next number and freeze the invoice in memory; returns the sequence.
 
     Checks run before the number is taken, so a failure raises and consumes nothing; the
@@ -82,7 +89,8 @@ def _number(invoice: Invoice, entity: EntityRecord, *, uow: UnitOfWork, now: dat
         raise InvalidTransition(invoice.status.value, "issued", "it is already issued")
     invoice.check_issuable()
     assert invoice.series_id is not None
-    series = uow.numbering.get_series(invoice.series_id)
+    if series is None or series.id != invoice.series_id:
+        series = uow.numbering.get_series(invoice.series_id)
     issue_date = now.astimezone(zone(entity.timezone)).date()
     seq = uow.numbering.allocate(series.id, series.series.period_key(issue_date))
     invoice.issue(series.series.render(seq, issue_date), issue_date, now)
@@ -241,13 +249,13 @@ def fire_due_schedules(
 class _FireContext:
     client: ClientRecord
     entity: EntityRecord
-    series_id: int
+    series: SeriesRecord
 
 
 def _context_for(uow: UnitOfWork, contracts: list[Contract]) -> dict[int, _FireContext]:
     clients = uow.clients.get_many([c.client_id or 0 for c in contracts])
     entities = {e: uow.entities.get(e) for e in {c.entity_id for c in clients.values()}}
-    series = {e: uow.numbering.default_series(e).id for e in entities}
+    series = {e: uow.numbering.default_series(e) for e in entities}
     return {
         cid: _FireContext(c, entities[c.entity_id], series[c.entity_id])
         for cid, c in clients.items()
@@ -377,13 +385,13 @@ def _bill(
     _attach(
         inv,
         ctx.client,
-        ctx.series_id,
+        ctx.series.id,
         now=now,
         contract_id=contract.id,
         source_key=f"contract:{contract.id}:{occurrence.isoformat()}",
     )
     try:
-        seq = _number(inv, ctx.entity, uow=uow, now=now)
+        seq = _number(inv, ctx.entity, uow=uow, now=now, series=ctx.series)
     except DomainError as exc:  # held as a draft that needs attention; takes no number
         inv.hold_reason = str(exc)
         inv_id = uow.invoices.add(inv)
@@ -402,7 +410,7 @@ def _bill(
         return
     uow.invoices.add(inv, seq=seq)
     _issued(inv, uow=uow, now=now, actor=actor)
-    uow.firings.settle(firing, "issued", inv.id, inv.number)
+    # the firing row was claimed as "issued"; the invoice points back by its source_key
     report.issued.append(inv.number or "")
 
 

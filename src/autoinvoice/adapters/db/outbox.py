@@ -307,7 +307,7 @@ class SqlFirings:
             contract_id=contract_id,
             occurrence_at=occurrence_at,
             fired_at=fired_at,
-            outcome="pending",
+            outcome="issued",  # what commits with it unless settled otherwise
             invoice_id=None,
             detail=None,
         )
