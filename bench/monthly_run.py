@@ -51,9 +51,6 @@ PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 def _sink(port_q: mp.Queue, count: mp.Value) -> None:  # type: ignore[type-arg]
     from autoinvoice.adapters.email.sink import SmtpSink
 
-    class Counting(SmtpSink):
-        pass
-
     sink = SmtpSink().start()
     handler = sink._controller.handler
 

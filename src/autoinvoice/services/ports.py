@@ -195,7 +195,6 @@ class Invoices(Protocol):
 
     def delete_draft(self, invoice_id: int) -> None: ...
     def by_number(self, number: str) -> Invoice: ...
-    def by_source(self, source_key: str) -> Invoice | None: ...
     def summaries(
         self,
         *,
@@ -338,11 +337,6 @@ class Users(Protocol):
     def revoke_key(self, key_id: int, at: datetime) -> None: ...
 
 
-class Settings(Protocol):
-    def get(self, key: str) -> str | None: ...
-    def put(self, key: str, value: str) -> None: ...
-
-
 class UnitOfWork(Protocol):
     """One transaction. ``with uow:`` begins; ``commit()`` ends it; leaving the block without
     commit rolls back. The same object may be entered again for the next transaction."""
@@ -360,7 +354,6 @@ class UnitOfWork(Protocol):
     messages: Messages
     audit: Audit
     users: Users
-    settings: Settings
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

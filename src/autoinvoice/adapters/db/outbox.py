@@ -338,11 +338,3 @@ class SqlFirings:
             .where(t.schedule_firings.c.id == firing_id)
             .values(outcome=outcome, invoice_id=invoice_id, detail=detail)
         )
-
-    def list(self, contract_id: int) -> list[dict[str, Any]]:
-        rows = self.conn.execute(
-            select(t.schedule_firings)
-            .where(t.schedule_firings.c.contract_id == contract_id)
-            .order_by(t.schedule_firings.c.occurrence_at)
-        )
-        return [dict(r._mapping) for r in rows]

@@ -458,12 +458,6 @@ class SqlInvoices(_Repo):
     def by_number(self, number: str) -> Invoice:
         return self._one(t.invoices.c.number == number, repr(number))
 
-    def by_source(self, source_key: str) -> Invoice | None:
-        r = self.conn.execute(
-            select(t.invoices).where(t.invoices.c.source_key == source_key)
-        ).first()
-        return self._load(r) if r else None
-
     def summaries(
         self,
         *,
@@ -517,16 +511,13 @@ class SqlInvoices(_Repo):
         ]
 
     def portal_token(self, invoice_id: int) -> str:
-        tok = self.conn.execute(
+        """The client-portal token, made when the invoice was stored."""
+        token = self.conn.execute(
             select(t.invoices.c.portal_token).where(t.invoices.c.id == invoice_id)
-        ).scalar_one_or_none()
-        if tok:
-            return tok
-        tok = secrets.token_urlsafe(32)
-        self.conn.execute(
-            update(t.invoices).where(t.invoices.c.id == invoice_id).values(portal_token=tok)
-        )
-        return tok
+        ).scalar()
+        if not token:
+            raise NotFound(f"invoice {invoice_id} does not exist", field="invoice")
+        return str(token)
 
     def by_portal_token(self, token: str) -> Invoice:
         if not token:
@@ -749,18 +740,3 @@ class SqlUsers(_Repo):
 
     def revoke_key(self, key_id: int, at: datetime) -> None:
         self.conn.execute(update(t.api_keys).where(t.api_keys.c.id == key_id).values(revoked_at=at))
-
-
-class SqlSettings(_Repo):
-    def get(self, key: str) -> str | None:
-        return self.conn.execute(
-            select(t.settings_kv.c.value).where(t.settings_kv.c.key == key)
-        ).scalar()
-
-    def put(self, key: str, value: str) -> None:
-        if self.get(key) is None:
-            self.conn.execute(insert(t.settings_kv).values(key=key, value=value))
-        else:
-            self.conn.execute(
-                update(t.settings_kv).where(t.settings_kv.c.key == key).values(value=value)
-            )

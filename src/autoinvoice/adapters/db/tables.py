@@ -300,10 +300,3 @@ audit_log = Table(
     Column("detail", JSON, nullable=False, default=dict),
     Index("ix_audit_subject", "subject_type", "subject_id"),
 )
-
-settings_kv = Table(
-    "settings",
-    metadata,
-    Column("key", String(100), primary_key=True),
-    Column("value", Text, nullable=False),
-)

@@ -17,7 +17,6 @@ from .repositories import (
     SqlEntities,
     SqlInvoices,
     SqlPayments,
-    SqlSettings,
     SqlUsers,
 )
 
@@ -37,7 +36,6 @@ class SqlUnitOfWork:
     messages: ports.Messages
     audit: ports.Audit
     users: ports.Users
-    settings: ports.Settings
 
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self.engine = engine
@@ -65,7 +63,6 @@ class SqlUnitOfWork:
         self.messages = SqlMessages(conn)
         self.audit = SqlAudit(conn)
         self.users = SqlUsers(conn)
-        self.settings = SqlSettings(conn)
         return self
 
     def __exit__(self, *exc: Any) -> None:

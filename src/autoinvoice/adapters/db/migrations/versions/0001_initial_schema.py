@@ -67,11 +67,6 @@ def upgrade() -> None:
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.create_index('ix_jobs_claim', ['status', 'run_after'], unique=False)
 
-    op.create_table('settings',
-    sa.Column('key', sa.String(length=100), nullable=False),
-    sa.Column('value', sa.Text(), nullable=False),
-    sa.PrimaryKeyConstraint('key', name=op.f('pk_settings'))
-    )
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
@@ -331,7 +326,6 @@ def downgrade() -> None:
     op.drop_table('clients')
     op.drop_table('api_keys')
     op.drop_table('users')
-    op.drop_table('settings')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.drop_index('ix_jobs_claim')
 
