@@ -18,10 +18,13 @@ from .adapters.db.migrate import upgrade
 from .adapters.db.unit_of_work import SqlUnitOfWork
 from .adapters.passwords import Argon2Hasher
 from .config import Settings
+from .services.alerts import NOTIFY, AlertConfig, notify_owner
+from .services.connectors import Connector, Poller
 from .services.delivery import DeliveryConfig, deliver_invoices
+from .services.ingest import PROCESS, process_inbound
 from .services.invoicing import DELIVER
 from .services.jobs import Handler
-from .services.ports import Clock, DocumentRenderer, EmailTemplates, Mailer
+from .services.ports import Clock, DocumentRenderer, EmailTemplates, Mailer, SecretBox
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +79,48 @@ class App:
                 f.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
 
+    @cached_property
+    def box(self) -> SecretBox:
+        from .adapters.secretbox import FernetSecretBox
+
+        return FernetSecretBox(self.secret_key)
+
+    @staticmethod
+    def connector_for(kind: str) -> Connector:
+        from .adapters.connectors import connector
+
+        return connector(kind)
+
+    @staticmethod
+    def poller_for(kind: str) -> Poller:
+        from .adapters.connectors import poller
+
+        return poller(kind)
+
+    @property
+    def source_kinds(self) -> tuple[str, ...]:
+        from .adapters.connectors import KINDS
+
+        return KINDS
+
     def handlers(self, worker: str) -> dict[str, Handler]:
         return {
+            PROCESS: partial(
+                process_inbound,
+                uow=self.uow(),
+                clock=self.clock,
+                worker=worker,
+                box=self.box,
+                connector_for=self.connector_for,
+            ),
+            NOTIFY: partial(
+                notify_owner,
+                uow=self.uow(),
+                clock=self.clock,
+                worker=worker,
+                mailer=self.mailer,
+                config=AlertConfig(sandbox_to=self.settings.mail_sandbox_to),
+            ),
             DELIVER: partial(
                 deliver_invoices,
                 uow=self.uow(),

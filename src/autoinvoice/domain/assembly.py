@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from .contracts import BillingModel, Contract, TimeEntry
 from .errors import InvalidValue, MissingData
 from .invoice import Invoice, InvoiceLine
+from .money import quantize
 from .parties import Party
-from .tax import determine_tax
+from .tax import TaxKind, determine_tax
+from .terms import PaymentTerms
 
 
 def _draft(contract: Contract, seller: Party, buyer: Party) -> Invoice:
@@ -112,4 +115,43 @@ def assemble_time(
     return inv
 
 
-__all__ = ["assemble_milestones", "assemble_retainer", "assemble_time"]
+@dataclass(frozen=True, slots=True)
+class DealLine:
+    name: str
+    quantity: Decimal
+    unit_price: Decimal
+
+
+def assemble_deal(
+    seller: Party,
+    buyer: Party,
+    *,
+    currency: str,
+    terms: PaymentTerms,
+    title: str,
+    amount: Decimal | None,
+    products: Iterable[DealLine] = (),
+    tax_kind: TaxKind = TaxKind.STANDARD,
+) -> Invoice:
+    """A won deal: its products as lines, or one line with the deal amount. When both are
+    given they must agree, so a deal edited in the CRM cannot bill a different total."""
+    tax = determine_tax(seller.tax_profile, buyer.tax_profile, tax_kind)
+    inv = Invoice(seller=seller, buyer=buyer, currency=currency, terms=terms)
+    for p in products:
+        inv.add_line(InvoiceLine(p.name, p.quantity, p.unit_price, tax, "unit"))
+    if not inv.lines:
+        if amount is None or amount <= 0:
+            raise MissingData(f"deal {title!r} has no amount and no products", field="amount")
+        inv.add_line(InvoiceLine(title, Decimal(1), amount, tax, "unit"))
+    elif amount is not None and inv.totals().net.amount != quantize(
+        amount, currency, ROUND_HALF_UP
+    ):
+        raise InvalidValue(
+            f"deal {title!r}: the products add up to {inv.totals().net.amount} but the deal amount "
+            f"is {amount}",
+            field="amount",
+        )
+    return inv
+
+
+__all__ = ["DealLine", "assemble_deal", "assemble_milestones", "assemble_retainer", "assemble_time"]

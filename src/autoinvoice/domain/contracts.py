@@ -127,6 +127,22 @@ class Contract:
                 return r
         raise MissingData(f"contract {self.name!r} has no rate for role {role!r}", field="role")
 
+    def role_for(self, person: str, role: str | None = None) -> str:
+        """The rate role a time entry bills at: its own role, else a rate named after the
+        person, else ``default``, else the contract's only rate."""
+        names = [r.role for r in self.rates]
+        for candidate in (role, person, "default"):
+            if candidate and candidate in names:
+                return candidate
+        if len(names) == 1:
+            return names[0]
+        raise MissingData(
+            f"contract {self.name!r} has no rate for {person!r}"
+            + (f" (role {role!r})" if role else "")
+            + "; add a rate for the role, the person, or a 'default' rate",
+            field="rates",
+        )
+
     def covers(self, day: date) -> bool:
         return (
             self.active

@@ -1,22 +1,67 @@
-"""The scheduler loop: fire due schedules every ``scheduler_interval_seconds``."""
+"""The scheduler loop: every ``scheduler_interval_seconds``, fire due retainer schedules
+and schedule rules, poll the sources that are due, and alert on stale sources."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass, field
+from typing import Any
 
 from ..bootstrap import App
-from ..services.invoicing import fire_due_schedules
+from ..services.ingest import check_source_health, poll_source
+from ..services.invoicing import TickReport, fire_due_schedules
+from ..services.triggering import Outcome, fire_due_rules
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Tick:
+    schedules: TickReport
+    rules: list[Outcome] = field(default_factory=list)
+    polled: dict[str, Any] = field(default_factory=dict)
+    stale: list[str] = field(default_factory=list)
+
+
+def tick(app: App) -> Tick:
+    """One round of everything the clock drives; a failure in one part does not stop the
+    others (each is logged and audited where it happened)."""
+    report = Tick(fire_due_schedules(uow=app.uow(), clock=app.clock))
+    try:
+        report.rules = fire_due_rules(uow=app.uow(), clock=app.clock)
+    except Exception:
+        log.exception("schedule rules failed; will try again")
+    with app.uow(read_only=True) as uow:
+        due = uow.sources.due_polls(app.clock.now())
+    for source in due:
+        try:
+            report.polled[source.name] = poll_source(
+                source.name,
+                uow=app.uow(),
+                clock=app.clock,
+                box=app.box,
+                poller_for=app.poller_for,
+                actor="scheduler",
+            )
+        except Exception as exc:
+            log.warning("polling %s failed: %s", source.name, exc)
+            report.polled[source.name] = f"{type(exc).__name__}: {exc}"
+    report.stale = check_source_health(uow=app.uow(), clock=app.clock)
+    return report
 
 
 def run_scheduler(app: App, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
-            report = fire_due_schedules(uow=app.uow(), clock=app.clock)
-            if report.issued or report.held:
-                log.info("scheduler: issued %s, held %s", report.issued, report.held)
+            r = tick(app)
+            if r.schedules.issued or r.schedules.held or r.rules:
+                log.info(
+                    "scheduler: issued %s, held %s, rules %s",
+                    r.schedules.issued,
+                    r.schedules.held,
+                    [(o.rule, o.outcome) for o in r.rules],
+                )
         except Exception:
             log.exception("scheduler tick failed; will try again")
         stop.wait(app.settings.scheduler_interval_seconds)

@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 
+from ..adapters.db.wakeup import WAKEUP
 from ..bootstrap import App
 from ..services.jobs import run_jobs_once
 
@@ -27,6 +28,7 @@ def run_worker(
     handlers = app.handlers(name)
     total = 0
     while not stop.is_set():
+        seen = WAKEUP.generation
         try:
             n = run_jobs_once(
                 uow=app.uow(),
@@ -44,5 +46,5 @@ def run_worker(
         if n == 0:
             if once:
                 break
-            stop.wait(s.worker_poll_seconds)
+            WAKEUP.wait(seen, s.worker_poll_seconds)  # new work wakes us at once
     return total

@@ -10,15 +10,18 @@ from __future__ import annotations
 import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol, Self
 
-from ..domain.contracts import Contract
+from ..domain.contracts import Contract, TimeEntry
+from ..domain.events import Event
 from ..domain.invoice import Invoice
 from ..domain.numbering import NumberSeries
 from ..domain.parties import Party
 from ..domain.terms import PaymentTerms
+from ..domain.triggers import TriggerRule
+from .connectors import SourceConfig
 
 
 class Clock(Protocol):
@@ -337,6 +340,220 @@ class Users(Protocol):
     def revoke_key(self, key_id: int, at: datetime) -> None: ...
 
 
+# -- triggers: sources, events, rules (see services/ingest.py and services/triggering.py) --
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    id: int
+    kind: str
+    name: str
+    url_token: str
+    sealed_secrets: str = field(repr=False)
+    config: SourceConfig
+    created_at: datetime
+    max_age: timedelta | None = None
+    poll_interval: timedelta | None = None
+    enabled: bool = True
+    last_event_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error_at: datetime | None = None
+    last_error: str | None = None
+    error_count: int = 0
+    consecutive_errors: int = 0
+    stale_alerted: bool = False
+    poll_cursor: str | None = None
+    next_poll_at: datetime | None = None
+
+    def is_stale(self, now: datetime) -> bool:
+        """Stale when the last successful sync (or, never synced, the creation) is older
+        than the allowed age. A source with no allowed age is never stale."""
+        if self.max_age is None:
+            return False
+        return now - (self.last_success_at or self.created_at) > self.max_age
+
+
+@dataclass(frozen=True, slots=True)
+class InboundRecord:
+    id: int
+    source_id: int
+    received_at: datetime
+    headers: dict[str, str]
+    body: bytes
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRecord:
+    id: int
+    source_id: int
+    ref_type: str  # client | project
+    external_ref: str
+    client_id: int
+    contract_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRecord:
+    id: int
+    rule: TriggerRule
+    version: int
+    updated_at: datetime
+    next_run_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnbilledEntry:
+    id: int
+    source_id: int
+    contract_id: int
+    entry: TimeEntry
+
+
+class Sources(Protocol):
+    def add(self, record: SourceRecord) -> int: ...
+    def get(self, source_id: int) -> SourceRecord: ...
+    def by_name(self, name: str) -> SourceRecord: ...
+    def by_token(self, kind: str, token: str) -> SourceRecord | None: ...
+    def of_kind(self, kind: str) -> builtins.list[SourceRecord]: ...
+    def list(self) -> builtins.list[SourceRecord]: ...
+    def update(self, source_id: int, **values: Any) -> None:
+        """Set columns (secrets as ``sealed_secrets``, config as a SourceConfig)."""
+        ...
+
+    def succeeded(self, source_id: int, at: datetime, *, event: bool) -> None:
+        """A sync or event was processed: last_success_at, consecutive_errors=0."""
+        ...
+
+    def failed(self, source_id: int, at: datetime, error: str) -> int:
+        """Count an error; returns the consecutive error count after it."""
+        ...
+
+    def due_polls(self, now: datetime) -> builtins.list[SourceRecord]: ...
+
+
+class Inbound(Protocol):
+    def add(
+        self,
+        source_id: int,
+        received_at: datetime,
+        dedupe_key: str,
+        headers: dict[str, str],
+        body: bytes,
+    ) -> int | None:
+        """Store a raw request; None if the same (source, dedupe key) was stored before."""
+        ...
+
+    def get(self, inbound_id: int) -> InboundRecord: ...
+    def finish(self, inbound_id: int, status: str, error: str | None, at: datetime) -> None: ...
+    def recent(self, source_id: int, limit: int = 20) -> builtins.list[dict[str, Any]]: ...
+
+
+class Events(Protocol):
+    def add(self, source_id: int, inbound_id: int | None, event: Event, at: datetime) -> int | None:
+        """Record a canonical event; None if its dedupe key was seen from this source."""
+        ...
+
+    def settle(self, event_id: int, status: str, detail: str | None = None) -> None: ...
+    def advance_subject(self, source_id: int, event: Event) -> bool:
+        """Move the subject's known state to this event's; False (and no change) if a newer
+        state is already known — the event arrived out of order."""
+        ...
+
+    def get(self, event_id: int) -> tuple[int, Event, str]:
+        """(source id, event, status)."""
+        ...
+
+    def between(
+        self, start: datetime, end: datetime, source_id: int | None = None
+    ) -> builtins.list[tuple[int, int, Event, str]]:
+        """(event id, source id, event, status) recorded in [start, end)."""
+        ...
+
+
+class Links(Protocol):
+    def add(
+        self,
+        source_id: int,
+        ref_type: str,
+        external_ref: str,
+        client_id: int,
+        contract_id: int | None,
+    ) -> int: ...
+    def find(self, source_id: int, ref_type: str, external_ref: str) -> LinkRecord | None: ...
+    def list(self, source_id: int | None = None) -> builtins.list[LinkRecord]: ...
+
+
+class Rules(Protocol):
+    def save(self, rule: TriggerRule, at: datetime, actor: str) -> tuple[int, int, bool]:
+        """Insert or update by name; a changed definition becomes a new version in the
+        history. Returns (rule id, version, changed)."""
+        ...
+
+    def get(self, name: str) -> RuleRecord: ...
+    def list(self, *, enabled_only: bool = False) -> builtins.list[RuleRecord]: ...
+    def history(self, name: str) -> builtins.list[dict[str, Any]]: ...
+    def set_next_run(self, rule_id: int, at: datetime | None) -> None: ...
+
+
+class RuleFirings(Protocol):
+    def claim(
+        self, rule_id: int, subject: str, period: str, at: datetime, event_id: int | None
+    ) -> int | None:
+        """Claim (rule, subject, period); None if it was claimed before (exactly once)."""
+        ...
+
+    def settle(self, firing_id: int, outcome: str, **values: Any) -> None: ...
+    def waiting(self) -> builtins.list[dict[str, Any]]: ...
+    def list(
+        self, rule_id: int | None = None, outcome: str | None = None, limit: int = 1000
+    ) -> builtins.list[dict[str, Any]]: ...
+
+
+class TimeEntries(Protocol):
+    def upsert(
+        self,
+        source_id: int,
+        contract_id: int | None,
+        event: Event,
+        entry: TimeEntry | None,
+        at: datetime,
+    ) -> str:
+        """Store the entry (``None``: deleted). Returns ``new``, ``updated``, ``unchanged``,
+        ``stale`` (an older version than stored) or ``edited_after_billing`` (billed: the
+        stored entry keeps what was billed and is flagged)."""
+        ...
+
+    def unbilled(
+        self, contract_ids: Sequence[int], up_to: date | None = None
+    ) -> builtins.list[UnbilledEntry]: ...
+    def mark_billed(self, ids: Sequence[int], invoice_id: int) -> bool:
+        """Mark entries billed; False if any was billed meanwhile (nothing changed then)."""
+        ...
+
+
+class Milestones(Protocol):
+    def complete(self, contract_id: int, name: str, at: datetime, event_id: int | None) -> None: ...
+    def reopen(self, contract_id: int, name: str) -> None: ...
+    def states(self, contract_id: int) -> dict[str, tuple[datetime | None, int | None]]:
+        """name → (completed_at, invoice_id)."""
+        ...
+
+    def mark_billed(self, contract_id: int, names: Sequence[str], invoice_id: int) -> bool: ...
+
+
+class CsvMappings(Protocol):
+    def save(self, name: str, kind: str, mapping: dict[str, Any], at: datetime) -> None: ...
+    def get(self, name: str) -> tuple[str, dict[str, Any]]: ...
+    def list(self) -> builtins.list[dict[str, Any]]: ...
+
+
+class SecretBox(Protocol):
+    """Seals secrets at rest (authenticated encryption); ``open`` raises ValueError when the
+    key changed or the token was tampered with."""
+
+    def seal(self, secrets: dict[str, str]) -> str: ...
+    def open(self, token: str) -> dict[str, str]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. ``with uow:`` begins; ``commit()`` ends it; leaving the block without
     commit rolls back. The same object may be entered again for the next transaction."""
@@ -354,6 +571,15 @@ class UnitOfWork(Protocol):
     messages: Messages
     audit: Audit
     users: Users
+    sources: Sources
+    inbound: Inbound
+    events: Events
+    links: Links
+    rules: Rules
+    rule_firings: RuleFirings
+    time_entries: TimeEntries
+    milestones: Milestones
+    csv_mappings: CsvMappings
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

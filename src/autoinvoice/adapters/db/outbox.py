@@ -30,11 +30,12 @@ MAX_ATTEMPTS = 30
 class SqlOutbox:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.enqueued = False  # the unit of work wakes the workers when this commits
 
     def enqueue(
         self, kind: str, payload: dict[str, Any], key: str, run_after: datetime, now: datetime
     ) -> bool:
-        return (
+        new = (
             _insert_ignore(
                 self.conn,
                 t.jobs,
@@ -54,6 +55,8 @@ class SqlOutbox:
             )
             is not None
         )
+        self.enqueued = self.enqueued or new
+        return new
 
     def claim(
         self,

@@ -300,3 +300,182 @@ audit_log = Table(
     Column("detail", JSON, nullable=False, default=dict),
     Index("ix_audit_subject", "subject_type", "subject_id"),
 )
+
+# -- triggers: sources, raw requests, canonical events, rules (issue 3) -----------------------
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("url_token", String(64), nullable=False, unique=True),
+    Column("secrets", Text, nullable=False),  # Fernet token of the JSON secrets
+    Column("config", JSON, nullable=False, default=dict),
+    Column("max_age_seconds", Integer),  # older last successful sync → stale
+    Column("poll_interval_seconds", Integer),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", AwareDateTime(), nullable=False),
+    Column("last_event_at", AwareDateTime()),
+    Column("last_success_at", AwareDateTime()),
+    Column("last_error_at", AwareDateTime()),
+    Column("last_error", Text),
+    Column("error_count", Integer, nullable=False, default=0),
+    Column("consecutive_errors", Integer, nullable=False, default=0),
+    Column("stale_alerted", Boolean, nullable=False, default=False),
+    Column("poll_cursor", String(100)),
+    Column("next_poll_at", AwareDateTime()),
+)
+
+# Every verified webhook request, stored before the 2xx answer; the worker parses it later.
+inbound_requests = Table(
+    "inbound_requests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", ForeignKey("sources.id"), nullable=False),
+    Column("received_at", AwareDateTime(), nullable=False),
+    Column("dedupe_key", String(200), nullable=False),
+    Column("headers", JSON, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("status", String(20), nullable=False),  # pending | done | failed
+    Column("error", Text),
+    Column("processed_at", AwareDateTime()),
+    UniqueConstraint("source_id", "dedupe_key", name="uq_inbound_source_dedupe"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", ForeignKey("sources.id"), nullable=False),
+    Column("inbound_id", Integer),
+    Column("type", String(40), nullable=False),
+    Column("subject", String(20), nullable=False),
+    Column("external_id", String(200), nullable=False),
+    Column("occurred_at", AwareDateTime(), nullable=False),
+    Column("version_at", AwareDateTime(), nullable=False),
+    Column("dedupe_key", String(200), nullable=False),
+    Column("fields", JSON, nullable=False),
+    Column("raw", JSON, nullable=False),
+    Column("status", String(20), nullable=False),  # applied | superseded | unmapped | error
+    Column("detail", Text),
+    Column("recorded_at", AwareDateTime(), nullable=False),
+    UniqueConstraint("source_id", "dedupe_key", name="uq_events_source_dedupe"),
+    Index("ix_events_subject", "source_id", "subject", "external_id"),
+    Index("ix_events_recorded", "recorded_at"),
+)
+
+# The newest known state of each subject, so a late event never undoes a newer one.
+subject_states = Table(
+    "subject_states",
+    metadata,
+    Column("source_id", ForeignKey("sources.id"), primary_key=True),
+    Column("subject", String(20), primary_key=True),
+    Column("external_id", String(200), primary_key=True),
+    Column("version_at", AwareDateTime(), nullable=False),
+    Column("event_type", String(40), nullable=False),
+)
+
+# Field mapping: a source's record (company, organisation, project …) → our client/contract.
+source_links = Table(
+    "source_links",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", ForeignKey("sources.id"), nullable=False),
+    Column("ref_type", String(20), nullable=False),  # client | project
+    Column("external_ref", String(200), nullable=False),
+    Column("client_id", ForeignKey("clients.id"), nullable=False),
+    Column("contract_id", ForeignKey("contracts.id")),
+    UniqueConstraint("source_id", "ref_type", "external_ref", name="uq_source_links_ref"),
+)
+
+rules = Table(
+    "rules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),
+    Column("definition", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", AwareDateTime(), nullable=False),
+    Column("updated_at", AwareDateTime(), nullable=False),
+    Column("next_run_at", AwareDateTime()),  # schedule rules: next occurrence not yet fired
+)
+
+rule_versions = Table(
+    "rule_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rule_id", ForeignKey("rules.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("definition", JSON, nullable=False),
+    Column("changed_at", AwareDateTime(), nullable=False),
+    Column("actor", String(100), nullable=False),
+    UniqueConstraint("rule_id", "version", name="uq_rule_versions_version"),
+)
+
+# Exactly once: one row per (rule, subject, period), whatever arrives twice or is replayed.
+rule_firings = Table(
+    "rule_firings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rule_id", ForeignKey("rules.id"), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("period", String(64), nullable=False),
+    Column("fired_at", AwareDateTime(), nullable=False),
+    Column("event_id", Integer),
+    # issued | draft | held | shadow | waiting | failed | skipped
+    Column("outcome", String(20), nullable=False),
+    Column("invoice_id", Integer),
+    Column("client_id", Integer),
+    Column("currency", String(3)),
+    Column("net_total", ExactDecimal()),
+    Column("gross_total", ExactDecimal()),
+    Column("lines", JSON),
+    Column("detail", Text),
+    UniqueConstraint("rule_id", "subject", "period", name="uq_rule_firings_once"),
+    Index("ix_rule_firings_outcome", "outcome"),
+)
+
+time_entries = Table(
+    "time_entries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", ForeignKey("sources.id"), nullable=False),
+    Column("external_id", String(200), nullable=False),
+    Column("contract_id", ForeignKey("contracts.id")),
+    Column("person", String(200), nullable=False),
+    Column("role", String(100)),
+    Column("task", String(500), nullable=False),
+    Column("hours", ExactDecimal(), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("billable", Boolean, nullable=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("version_at", AwareDateTime(), nullable=False),
+    Column("invoice_id", Integer),  # set once billed; never billed again
+    Column("billed_hours", ExactDecimal()),
+    Column("edited_after_billing", Boolean, nullable=False, default=False),
+    Column("recorded_at", AwareDateTime(), nullable=False),
+    UniqueConstraint("source_id", "external_id", name="uq_time_entries_source_external"),
+    Index("ix_time_entries_unbilled", "contract_id", "invoice_id"),
+)
+
+milestone_states = Table(
+    "milestone_states",
+    metadata,
+    Column("contract_id", ForeignKey("contracts.id"), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("completed_at", AwareDateTime()),
+    Column("invoice_id", Integer),
+    Column("event_id", Integer),
+)
+
+csv_mappings = Table(
+    "csv_mappings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),  # time_entries | deals | invoices
+    Column("mapping", JSON, nullable=False),
+    Column("created_at", AwareDateTime(), nullable=False),
+)

@@ -7,6 +7,7 @@ from typing import Any, Self
 from sqlalchemy import Connection, Engine
 
 from ...services import ports
+from . import triggers as tr
 from .outbox import SqlFirings, SqlMessages, SqlNumbering, SqlOutbox
 from .repositories import (
     SqlAudit,
@@ -19,6 +20,7 @@ from .repositories import (
     SqlPayments,
     SqlUsers,
 )
+from .wakeup import CHANNEL, WAKEUP
 
 
 class SqlUnitOfWork:
@@ -36,6 +38,15 @@ class SqlUnitOfWork:
     messages: ports.Messages
     audit: ports.Audit
     users: ports.Users
+    sources: ports.Sources
+    inbound: ports.Inbound
+    events: ports.Events
+    links: ports.Links
+    rules: ports.Rules
+    rule_firings: ports.RuleFirings
+    time_entries: ports.TimeEntries
+    milestones: ports.Milestones
+    csv_mappings: ports.CsvMappings
 
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self.engine = engine
@@ -59,10 +70,19 @@ class SqlUnitOfWork:
         self.documents = SqlDocuments(conn)
         self.payments = SqlPayments(conn)
         self.credits = SqlCredits(conn)
-        self.outbox = SqlOutbox(conn)
+        self.outbox = self._outbox = SqlOutbox(conn)
         self.messages = SqlMessages(conn)
         self.audit = SqlAudit(conn)
         self.users = SqlUsers(conn)
+        self.sources = tr.SqlSources(conn)
+        self.inbound = tr.SqlInbound(conn)
+        self.events = tr.SqlEvents(conn)
+        self.links = tr.SqlLinks(conn)
+        self.rules = tr.SqlRules(conn)
+        self.rule_firings = tr.SqlRuleFirings(conn)
+        self.time_entries = tr.SqlTimeEntries(conn)
+        self.milestones = tr.SqlMilestones(conn)
+        self.csv_mappings = tr.SqlCsvMappings(conn)
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -82,7 +102,14 @@ class SqlUnitOfWork:
         return self._conn
 
     def commit(self) -> None:
-        self.connection.commit()
+        conn = self.connection
+        enqueued = self._outbox.enqueued
+        if enqueued and conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"NOTIFY {CHANNEL}")  # delivered when the commit lands
+        conn.commit()
+        if enqueued:
+            self._outbox.enqueued = False
+            WAKEUP.notify()
 
     def rollback(self) -> None:
         self.connection.rollback()

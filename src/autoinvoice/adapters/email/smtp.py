@@ -140,7 +140,8 @@ def _build(mail: OutgoingEmail) -> tuple[EmailMessage, str, tuple[str, ...]]:
     for name, value in mail.headers:
         message[name] = value
     message.set_content(mail.text_body)
-    message.add_alternative(mail.html_body, subtype="html")
+    if mail.html_body:  # plain-text alerts have no HTML part
+        message.add_alternative(mail.html_body, subtype="html")
     for attachment in mail.attachments:
         maintype, _, subtype = attachment.mime_type.partition("/")
         message.add_attachment(

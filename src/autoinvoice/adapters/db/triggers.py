@@ -1,0 +1,646 @@
+"""SQL repositories for the trigger side: sources, raw requests, canonical events, links,
+rules with their history, rule firings, time entries, milestone states, CSV mappings.
+
+Each class implements the port of the same name in ``services/ports.py``. "Exactly once"
+rows (raw requests, events, firings) are claimed with INSERT … ON CONFLICT DO NOTHING, so
+two workers racing on the same delivery cannot both win.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+
+from ...domain.contracts import TimeEntry
+from ...domain.events import Event, Subject
+from ...domain.triggers import TriggerRule, parse_rule
+from ...services.connectors import SourceConfig
+from ...services.errors import Conflict, NotFound
+from ...services.ports import (
+    InboundRecord,
+    LinkRecord,
+    RuleRecord,
+    SourceRecord,
+    UnbilledEntry,
+)
+from . import tables as t
+from .repositories import _Repo
+from .upsert import insert_ignore
+
+
+def _config_json(config: SourceConfig) -> dict[str, Any]:
+    return {
+        "api_base": config.api_base,
+        "options": dict(config.options),
+        "field_map": dict(config.field_map),
+    }
+
+
+def _seconds(delta: timedelta | None) -> int | None:
+    return None if delta is None else int(delta.total_seconds())
+
+
+class SqlSources(_Repo):
+    def _record(self, r: Any) -> SourceRecord:
+        cfg = r.config or {}
+        return SourceRecord(
+            id=r.id,
+            kind=r.kind,
+            name=r.name,
+            url_token=r.url_token,
+            sealed_secrets=r.secrets,
+            config=SourceConfig(
+                name=r.name,
+                api_base=cfg.get("api_base"),
+                options=cfg.get("options") or {},
+                field_map=cfg.get("field_map") or {},
+            ),
+            created_at=r.created_at,
+            max_age=timedelta(seconds=r.max_age_seconds) if r.max_age_seconds else None,
+            poll_interval=(
+                timedelta(seconds=r.poll_interval_seconds) if r.poll_interval_seconds else None
+            ),
+            enabled=r.enabled,
+            last_event_at=r.last_event_at,
+            last_success_at=r.last_success_at,
+            last_error_at=r.last_error_at,
+            last_error=r.last_error,
+            error_count=r.error_count,
+            consecutive_errors=r.consecutive_errors,
+            stale_alerted=r.stale_alerted,
+            poll_cursor=r.poll_cursor,
+            next_poll_at=r.next_poll_at,
+        )
+
+    def add(self, record: SourceRecord) -> int:
+        if self.conn.execute(select(t.sources.c.id).where(t.sources.c.name == record.name)).first():
+            raise Conflict(f"a source named {record.name!r} exists already", field="name")
+        return int(
+            self.conn.execute(
+                insert(t.sources).returning(t.sources.c.id),
+                dict(
+                    kind=record.kind,
+                    name=record.name,
+                    url_token=record.url_token,
+                    secrets=record.sealed_secrets,
+                    config=_config_json(record.config),
+                    max_age_seconds=_seconds(record.max_age),
+                    poll_interval_seconds=_seconds(record.poll_interval),
+                    enabled=record.enabled,
+                    created_at=record.created_at,
+                    error_count=0,
+                    consecutive_errors=0,
+                    stale_alerted=False,
+                    next_poll_at=record.next_poll_at,
+                ),
+            ).scalar_one()
+        )
+
+    def _one(self, where: Any, what: str) -> SourceRecord:
+        r = self.conn.execute(select(t.sources).where(where)).first()
+        if r is None:
+            raise NotFound(f"there is no source {what}", field="source")
+        return self._record(r)
+
+    def get(self, source_id: int) -> SourceRecord:
+        return self._one(t.sources.c.id == source_id, f"with id {source_id}")
+
+    def by_name(self, name: str) -> SourceRecord:
+        return self._one(t.sources.c.name == name, f"named {name!r}")
+
+    def by_token(self, kind: str, token: str) -> SourceRecord | None:
+        r = self.conn.execute(
+            select(t.sources).where(t.sources.c.url_token == token, t.sources.c.kind == kind)
+        ).first()
+        return None if r is None else self._record(r)
+
+    def of_kind(self, kind: str) -> builtins.list[SourceRecord]:
+        q = select(t.sources).where(t.sources.c.kind == kind).order_by(t.sources.c.id)
+        return [self._record(r) for r in self.conn.execute(q)]
+
+    def list(self) -> builtins.list[SourceRecord]:
+        return [
+            self._record(r) for r in self.conn.execute(select(t.sources).order_by(t.sources.c.id))
+        ]
+
+    def update(self, source_id: int, **values: Any) -> None:
+        if "sealed_secrets" in values:
+            values["secrets"] = values.pop("sealed_secrets")
+        if isinstance(values.get("config"), SourceConfig):
+            values["config"] = _config_json(values["config"])
+        for key in ("max_age", "poll_interval"):
+            if key in values:
+                values[f"{key}_seconds"] = _seconds(values.pop(key))
+        self.conn.execute(update(t.sources).where(t.sources.c.id == source_id).values(**values))
+
+    def succeeded(self, source_id: int, at: datetime, *, event: bool) -> None:
+        values: dict[str, Any] = {
+            "last_success_at": at,
+            "consecutive_errors": 0,
+            "stale_alerted": False,
+        }
+        if event:
+            values["last_event_at"] = at
+        self.conn.execute(update(t.sources).where(t.sources.c.id == source_id).values(**values))
+
+    def failed(self, source_id: int, at: datetime, error: str) -> int:
+        c = t.sources.c
+        return int(
+            self.conn.execute(
+                update(t.sources)
+                .where(c.id == source_id)
+                .values(
+                    last_error_at=at,
+                    last_error=error[:2000],
+                    error_count=c.error_count + 1,
+                    consecutive_errors=c.consecutive_errors + 1,
+                )
+                .returning(c.consecutive_errors)
+            ).scalar_one()
+        )
+
+    def due_polls(self, now: datetime) -> builtins.list[SourceRecord]:
+        c = t.sources.c
+        q = select(t.sources).where(
+            c.enabled.is_(True), c.poll_interval_seconds.is_not(None), c.next_poll_at <= now
+        )
+        return [self._record(r) for r in self.conn.execute(q)]
+
+
+class SqlInbound(_Repo):
+    def add(
+        self,
+        source_id: int,
+        received_at: datetime,
+        dedupe_key: str,
+        headers: dict[str, str],
+        body: bytes,
+    ) -> int | None:
+        return insert_ignore(
+            self.conn,
+            t.inbound_requests,
+            ["source_id", "dedupe_key"],
+            returning="id",
+            source_id=source_id,
+            received_at=received_at,
+            dedupe_key=dedupe_key,
+            headers=headers,
+            body=body,
+            status="pending",
+            error=None,
+            processed_at=None,
+        )
+
+    def get(self, inbound_id: int) -> InboundRecord:
+        r = self.conn.execute(
+            select(t.inbound_requests).where(t.inbound_requests.c.id == inbound_id)
+        ).first()
+        if r is None:
+            raise NotFound(f"there is no stored request {inbound_id}", field="inbound_id")
+        return InboundRecord(r.id, r.source_id, r.received_at, r.headers, r.body, r.status)
+
+    def finish(self, inbound_id: int, status: str, error: str | None, at: datetime) -> None:
+        self.conn.execute(
+            update(t.inbound_requests)
+            .where(t.inbound_requests.c.id == inbound_id)
+            .values(status=status, error=error, processed_at=at)
+        )
+
+    def recent(self, source_id: int, limit: int = 20) -> builtins.list[dict[str, Any]]:
+        c = t.inbound_requests.c
+        q = (
+            select(c.id, c.received_at, c.status, c.error, func.length(c.body).label("size"))
+            .where(c.source_id == source_id)
+            .order_by(c.id.desc())
+            .limit(limit)
+        )
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+
+def _event(r: Any) -> Event:
+    return Event(
+        type=r.type,
+        subject=Subject(r.subject),
+        external_id=r.external_id,
+        occurred_at=r.occurred_at,
+        dedupe_key=r.dedupe_key,
+        fields=r.fields,
+        raw=r.raw,
+        version=r.version_at,
+    )
+
+
+class SqlEvents(_Repo):
+    def add(self, source_id: int, inbound_id: int | None, event: Event, at: datetime) -> int | None:
+        return insert_ignore(
+            self.conn,
+            t.events,
+            ["source_id", "dedupe_key"],
+            returning="id",
+            source_id=source_id,
+            inbound_id=inbound_id,
+            type=event.type,
+            subject=event.subject.value,
+            external_id=event.external_id,
+            occurred_at=event.occurred_at,
+            version_at=event.stamp,
+            dedupe_key=event.dedupe_key,
+            fields=dict(event.fields),
+            raw=dict(event.raw),
+            status="recorded",
+            detail=None,
+            recorded_at=at,
+        )
+
+    def settle(self, event_id: int, status: str, detail: str | None = None) -> None:
+        self.conn.execute(
+            update(t.events).where(t.events.c.id == event_id).values(status=status, detail=detail)
+        )
+
+    def advance_subject(self, source_id: int, event: Event) -> bool:
+        s = t.subject_states.c
+        key = and_(
+            s.source_id == source_id,
+            s.subject == event.subject.value,
+            s.external_id == event.external_id,
+        )
+        inserted = insert_ignore(
+            self.conn,
+            t.subject_states,
+            ["source_id", "subject", "external_id"],
+            source_id=source_id,
+            subject=event.subject.value,
+            external_id=event.external_id,
+            version_at=event.stamp,
+            event_type=event.type,
+        )
+        if inserted is not None:
+            return True
+        # a conditional update: only a state at least as new as the stored one moves it
+        moved = self.conn.execute(
+            update(t.subject_states)
+            .where(key, s.version_at <= event.stamp)
+            .values(version_at=event.stamp, event_type=event.type)
+        ).rowcount
+        return bool(moved)
+
+    def get(self, event_id: int) -> tuple[int, Event, str]:
+        r = self.conn.execute(select(t.events).where(t.events.c.id == event_id)).first()
+        if r is None:
+            raise NotFound(f"there is no event {event_id}", field="event_id")
+        return r.source_id, _event(r), r.status
+
+    def between(
+        self, start: datetime, end: datetime, source_id: int | None = None
+    ) -> builtins.list[tuple[int, int, Event, str]]:
+        c = t.events.c
+        q = (
+            select(t.events)
+            .where(c.occurred_at >= start, c.occurred_at < end)
+            .order_by(c.occurred_at, c.id)
+        )
+        if source_id is not None:
+            q = q.where(c.source_id == source_id)
+        return [(r.id, r.source_id, _event(r), r.status) for r in self.conn.execute(q)]
+
+
+class SqlLinks(_Repo):
+    def _record(self, r: Any) -> LinkRecord:
+        return LinkRecord(r.id, r.source_id, r.ref_type, r.external_ref, r.client_id, r.contract_id)
+
+    def add(
+        self,
+        source_id: int,
+        ref_type: str,
+        external_ref: str,
+        client_id: int,
+        contract_id: int | None,
+    ) -> int:
+        existing = self.find(source_id, ref_type, external_ref)
+        if existing is not None:
+            self.conn.execute(
+                update(t.source_links)
+                .where(t.source_links.c.id == existing.id)
+                .values(client_id=client_id, contract_id=contract_id)
+            )
+            return existing.id
+        return int(
+            self.conn.execute(
+                insert(t.source_links).returning(t.source_links.c.id),
+                dict(
+                    source_id=source_id,
+                    ref_type=ref_type,
+                    external_ref=external_ref,
+                    client_id=client_id,
+                    contract_id=contract_id,
+                ),
+            ).scalar_one()
+        )
+
+    def find(self, source_id: int, ref_type: str, external_ref: str) -> LinkRecord | None:
+        c = t.source_links.c
+        r = self.conn.execute(
+            select(t.source_links).where(
+                c.source_id == source_id, c.ref_type == ref_type, c.external_ref == external_ref
+            )
+        ).first()
+        return None if r is None else self._record(r)
+
+    def list(self, source_id: int | None = None) -> builtins.list[LinkRecord]:
+        q = select(t.source_links).order_by(t.source_links.c.id)
+        if source_id is not None:
+            q = q.where(t.source_links.c.source_id == source_id)
+        return [self._record(r) for r in self.conn.execute(q)]
+
+
+class SqlRules(_Repo):
+    def _record(self, r: Any) -> RuleRecord:
+        return RuleRecord(r.id, parse_rule(r.definition), r.version, r.updated_at, r.next_run_at)
+
+    def save(self, rule: TriggerRule, at: datetime, actor: str) -> tuple[int, int, bool]:
+        definition = rule.to_dict()
+        r = self.conn.execute(
+            select(t.rules).where(t.rules.c.name == rule.name).with_for_update()
+        ).first()
+        if r is not None and r.definition == definition:
+            return r.id, r.version, False
+        values = dict(
+            kind=rule.kind.value, definition=definition, enabled=rule.enabled, updated_at=at
+        )
+        if r is None:
+            rule_id = int(
+                self.conn.execute(
+                    insert(t.rules).returning(t.rules.c.id),
+                    dict(name=rule.name, version=1, created_at=at, next_run_at=None, **values),
+                ).scalar_one()
+            )
+            version = 1
+        else:
+            rule_id, version = r.id, r.version + 1
+            self.conn.execute(
+                update(t.rules)
+                .where(t.rules.c.id == rule_id)
+                .values(version=version, next_run_at=None, **values)
+            )
+        self.conn.execute(
+            insert(t.rule_versions),
+            dict(
+                rule_id=rule_id, version=version, definition=definition, changed_at=at, actor=actor
+            ),
+        )
+        return rule_id, version, True
+
+    def get(self, name: str) -> RuleRecord:
+        r = self.conn.execute(select(t.rules).where(t.rules.c.name == name)).first()
+        if r is None:
+            raise NotFound(f"there is no rule named {name!r}", field="rule")
+        return self._record(r)
+
+    def list(self, *, enabled_only: bool = False) -> builtins.list[RuleRecord]:
+        q = select(t.rules).order_by(t.rules.c.name)
+        if enabled_only:
+            q = q.where(t.rules.c.enabled.is_(True))
+        return [self._record(r) for r in self.conn.execute(q)]
+
+    def history(self, name: str) -> builtins.list[dict[str, Any]]:
+        v = t.rule_versions.c
+        q = (
+            select(v.version, v.definition, v.changed_at, v.actor)
+            .join(t.rules, t.rules.c.id == v.rule_id)
+            .where(t.rules.c.name == name)
+            .order_by(v.version)
+        )
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def set_next_run(self, rule_id: int, at: datetime | None) -> None:
+        self.conn.execute(update(t.rules).where(t.rules.c.id == rule_id).values(next_run_at=at))
+
+
+class SqlRuleFirings(_Repo):
+    def claim(
+        self, rule_id: int, subject: str, period: str, at: datetime, event_id: int | None
+    ) -> int | None:
+        return insert_ignore(
+            self.conn,
+            t.rule_firings,
+            ["rule_id", "subject", "period"],
+            returning="id",
+            rule_id=rule_id,
+            subject=subject,
+            period=period,
+            fired_at=at,
+            event_id=event_id,
+            outcome="claimed",
+        )
+
+    def settle(self, firing_id: int, outcome: str, **values: Any) -> None:
+        self.conn.execute(
+            update(t.rule_firings)
+            .where(t.rule_firings.c.id == firing_id)
+            .values(outcome=outcome, **values)
+        )
+
+    def waiting(self) -> builtins.list[dict[str, Any]]:
+        q = select(t.rule_firings).where(t.rule_firings.c.outcome.in_(("waiting",)))
+        return [dict(r._mapping) for r in self.conn.execute(q.order_by(t.rule_firings.c.id))]
+
+    def list(
+        self, rule_id: int | None = None, outcome: str | None = None, limit: int = 1000
+    ) -> builtins.list[dict[str, Any]]:
+        c = t.rule_firings.c
+        q = (
+            select(t.rule_firings, t.rules.c.name.label("rule"))
+            .join(t.rules, t.rules.c.id == c.rule_id)
+            .order_by(c.id)
+            .limit(limit)
+        )
+        if rule_id is not None:
+            q = q.where(c.rule_id == rule_id)
+        if outcome is not None:
+            q = q.where(c.outcome == outcome)
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+
+class SqlTimeEntries(_Repo):
+    def upsert(
+        self,
+        source_id: int,
+        contract_id: int | None,
+        event: Event,
+        entry: TimeEntry | None,
+        at: datetime,
+    ) -> str:
+        c = t.time_entries.c
+        row = self.conn.execute(
+            select(t.time_entries)
+            .where(c.source_id == source_id, c.external_id == event.external_id)
+            .with_for_update()
+        ).first()
+        values: dict[str, Any] = {"version_at": event.stamp, "contract_id": contract_id}
+        if entry is None:
+            values["deleted"] = True
+        else:
+            values.update(
+                person=entry.person,
+                role=entry.role,
+                task=entry.task,
+                hours=entry.hours,
+                day=entry.day,
+                billable=bool(event.fields.get("billable", True)),
+                deleted=False,
+            )
+        if row is None:
+            if entry is None:
+                return "unchanged"
+            self.conn.execute(
+                insert(t.time_entries),
+                dict(
+                    source_id=source_id,
+                    external_id=event.external_id,
+                    recorded_at=at,
+                    edited_after_billing=False,
+                    **values,
+                ),
+            )
+            return "new"
+        if row.version_at > event.stamp:
+            return "stale"
+        same = entry is not None and (
+            row.hours == entry.hours
+            and row.day == entry.day
+            and row.person == entry.person
+            and row.task == entry.task
+            and row.contract_id == contract_id
+            and not row.deleted
+        )
+        if same:
+            return "unchanged"
+        if row.invoice_id is not None:  # billed: keep what was billed, flag the edit
+            self.conn.execute(
+                update(t.time_entries)
+                .where(c.id == row.id)
+                .values(edited_after_billing=True, version_at=event.stamp)
+            )
+            return "edited_after_billing"
+        self.conn.execute(update(t.time_entries).where(c.id == row.id).values(**values))
+        return "updated"
+
+    def unbilled(
+        self, contract_ids: Sequence[int], up_to: date | None = None
+    ) -> builtins.list[UnbilledEntry]:
+        c = t.time_entries.c
+        q = select(t.time_entries).where(
+            c.contract_id.in_(list(contract_ids)),
+            c.invoice_id.is_(None),
+            c.deleted.is_(False),
+            c.billable.is_(True),
+        )
+        if up_to is not None:
+            q = q.where(c.day <= up_to)
+        return [
+            UnbilledEntry(
+                r.id,
+                r.source_id,
+                r.contract_id,
+                TimeEntry(r.person, r.role or "", r.task, Decimal(r.hours), r.day),
+            )
+            for r in self.conn.execute(q.order_by(c.day, c.id))
+        ]
+
+    def mark_billed(self, ids: Sequence[int], invoice_id: int) -> bool:
+        c = t.time_entries.c
+        n = self.conn.execute(
+            update(t.time_entries)
+            .where(c.id.in_(list(ids)), c.invoice_id.is_(None))
+            .values(invoice_id=invoice_id, billed_hours=c.hours)
+        ).rowcount
+        return n == len(ids)
+
+
+class SqlMilestones(_Repo):
+    def complete(self, contract_id: int, name: str, at: datetime, event_id: int | None) -> None:
+        inserted = insert_ignore(
+            self.conn,
+            t.milestone_states,
+            ["contract_id", "name"],
+            contract_id=contract_id,
+            name=name,
+            completed_at=at,
+            invoice_id=None,
+            event_id=event_id,
+        )
+        if inserted is None:
+            c = t.milestone_states.c
+            self.conn.execute(
+                update(t.milestone_states)
+                .where(c.contract_id == contract_id, c.name == name, c.completed_at.is_(None))
+                .values(completed_at=at, event_id=event_id)
+            )
+
+    def reopen(self, contract_id: int, name: str) -> None:
+        c = t.milestone_states.c
+        self.conn.execute(
+            update(t.milestone_states)
+            .where(c.contract_id == contract_id, c.name == name, c.invoice_id.is_(None))
+            .values(completed_at=None)
+        )
+
+    def states(self, contract_id: int) -> dict[str, tuple[datetime | None, int | None]]:
+        c = t.milestone_states.c
+        q = select(c.name, c.completed_at, c.invoice_id).where(c.contract_id == contract_id)
+        return {r.name: (r.completed_at, r.invoice_id) for r in self.conn.execute(q)}
+
+    def mark_billed(self, contract_id: int, names: Sequence[str], invoice_id: int) -> bool:
+        c = t.milestone_states.c
+        n = self.conn.execute(
+            update(t.milestone_states)
+            .where(
+                c.contract_id == contract_id,
+                c.name.in_(list(names)),
+                c.invoice_id.is_(None),
+                c.completed_at.is_not(None),
+            )
+            .values(invoice_id=invoice_id)
+        ).rowcount
+        return n == len(names)
+
+
+class SqlCsvMappings(_Repo):
+    def save(self, name: str, kind: str, mapping: dict[str, Any], at: datetime) -> None:
+        c = t.csv_mappings.c
+        if self.conn.execute(select(c.id).where(c.name == name)).first():
+            self.conn.execute(
+                update(t.csv_mappings).where(c.name == name).values(kind=kind, mapping=mapping)
+            )
+        else:
+            self.conn.execute(
+                insert(t.csv_mappings), dict(name=name, kind=kind, mapping=mapping, created_at=at)
+            )
+
+    def get(self, name: str) -> tuple[str, dict[str, Any]]:
+        r = self.conn.execute(select(t.csv_mappings).where(t.csv_mappings.c.name == name)).first()
+        if r is None:
+            raise NotFound(f"there is no saved CSV mapping named {name!r}", field="mapping")
+        return r.kind, r.mapping
+
+    def list(self) -> builtins.list[dict[str, Any]]:
+        q = select(t.csv_mappings).order_by(t.csv_mappings.c.name)
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+
+__all__ = [
+    "SqlCsvMappings",
+    "SqlEvents",
+    "SqlInbound",
+    "SqlLinks",
+    "SqlMilestones",
+    "SqlRuleFirings",
+    "SqlRules",
+    "SqlSources",
+    "SqlTimeEntries",
+]

@@ -1,0 +1,639 @@
+"""Trigger rules at work: which rule fires on what, how its invoice is built, and the guards
+that stop a wrong one.
+
+Every firing claims a ``(rule, subject, period)`` row first — a database constraint — so a
+delivery that arrives twice, an event replayed, or two workers racing produce one invoice:
+
+=============================  ===============================  ==========================
+rule                           subject                          period
+=============================  ===============================  ==========================
+event, build ``deal``          ``deal:<source>:<deal id>``      ``once``
+event/schedule ``milestones``  ``contract:<id>:milestones``     the milestone names billed
+schedule ``time``              ``contract:<id>``                the occurrence (ISO)
+threshold (or event) ``time``  ``contract:<id>``/``client:<id>`` ``upto:<last entry row>``
+=============================  ===============================  ==========================
+
+Guards: a source whose last successful sync is older than its allowed age is stale — an
+invoice built from its data is kept as a draft for review; a client whose billing data is
+incomplete holds the invoice (it cannot be issued); a schedule that requires a milestone
+waits (and says why) until the milestone is complete. Rules in shadow mode record what they
+would have issued and touch nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ..domain.assembly import DealLine, assemble_deal, assemble_milestones, assemble_time
+from ..domain.contracts import BillingModel, Contract, TimeEntry
+from ..domain.errors import DomainError, InvalidValue, MissingData
+from ..domain.events import Event, Subject
+from ..domain.invoice import Invoice
+from ..domain.money import to_decimal
+from ..domain.tax import TaxKind
+from ..domain.triggers import Action, Build, RuleKind, TriggerRule, parse_rules
+from .errors import Conflict
+from .invoicing import _attach, _issued, _number
+from .ports import ClientRecord, Clock, RuleRecord, SourceRecord, UnbilledEntry, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Plan:
+    """An invoice a rule would create, and what it consumes when it is created."""
+
+    invoice: Invoice
+    client: ClientRecord
+    contract_id: int | None = None
+    entries: list[int] = field(default_factory=list)
+    milestones: tuple[int, list[str]] | None = None
+    source_ids: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    rule: str
+    outcome: str  # issued | draft | held | shadow | waiting | failed | skipped | duplicate
+    invoice_id: int | None = None
+    number: str | None = None
+    detail: str | None = None
+    gross: Decimal | None = None
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """What an event's references map to (None when unmapped)."""
+
+    client_id: int | None = None
+    contract_id: int | None = None
+
+
+# -- rule management ------------------------------------------------------------------------
+def load_rules(
+    document: Any, *, uow: UnitOfWork, clock: Clock, actor: str
+) -> list[tuple[str, int, bool]]:
+    """Store every rule of a YAML/JSON document (all or none); a changed rule becomes a new
+    version in its history. Returns (name, version, changed) per rule."""
+    rules = parse_rules(document)
+    now = clock.now()
+    out = []
+    with uow:
+        for rule in rules:
+            for cid in rule.contract_ids:
+                uow.contracts.get(cid)  # NotFound names the bad id
+            rule_id, version, changed = uow.rules.save(rule, now, actor)
+            if changed:
+                uow.audit.record(
+                    at=now,
+                    actor=actor,
+                    action="rule.saved",
+                    subject_type="rule",
+                    subject_id=rule_id,
+                    detail={"name": rule.name, "version": version},
+                )
+            out.append((rule.name, version, changed))
+        uow.commit()
+    return out
+
+
+# -- building -------------------------------------------------------------------------------
+def _decimal(value: Any, where: str) -> Decimal:
+    return to_decimal(value if not isinstance(value, float) else str(value), field=where)
+
+
+def _contract_for(uow: UnitOfWork, contract_id: int | None, model: BillingModel) -> Contract:
+    if contract_id is None:
+        raise MissingData(
+            f"the event maps to no contract; link its project to a {model.value} contract",
+            field="project_ref",
+        )
+    contract = uow.contracts.get(contract_id)
+    if contract.model is not model:
+        raise InvalidValue(
+            f"contract {contract.name!r} is {contract.model.value}, not {model.value}",
+            field="contract",
+        )
+    return contract
+
+
+def plan_deal(event: Event, mapped: Mapped, source_id: int, *, uow: UnitOfWork) -> Plan:
+    f = event.fields
+    if mapped.client_id is None:
+        raise MissingData(
+            f"deal {f.get('name') or event.external_id!r}: its company "
+            f"{f.get('client_name') or f.get('client_ref')!r} maps to no client",
+            field="client_ref",
+        )
+    client = uow.clients.get(mapped.client_id)
+    contract = uow.contracts.get(mapped.contract_id) if mapped.contract_id else None
+    products = [
+        DealLine(
+            str(p.get("name") or f.get("name") or "Product"),
+            _decimal(p.get("quantity", 1), "products.quantity"),
+            _decimal(p.get("unit_price"), "products.unit_price"),
+        )
+        for p in f.get("products") or []
+    ]
+    amount = f.get("amount")
+    inv = assemble_deal(
+        uow.entities.get(client.entity_id).party,
+        client.party,
+        currency=str(f.get("currency") or client.currency),
+        terms=contract.terms if contract else client.terms,
+        title=str(f.get("name") or f"Deal {event.external_id}"),
+        amount=_decimal(amount, "amount") if amount not in (None, "") else None,
+        products=products,
+        tax_kind=contract.tax_kind if contract else TaxKind.STANDARD,
+    )
+    return Plan(inv, client, contract.id if contract else None, source_ids={source_id})
+
+
+def milestone_names(contract: Contract, event: Event) -> list[str]:
+    """The contract milestones an event completes: all of them for a completed project,
+    else the one whose name equals the event's milestone/title (case-insensitive)."""
+    if event.subject is Subject.PROJECT:
+        return [m.name for m in contract.milestones]
+    wanted = str(event.fields.get("milestone") or event.fields.get("title") or "").casefold()
+    return [m.name for m in contract.milestones if m.name.casefold() == wanted.strip()]
+
+
+def plan_milestones(
+    contract: Contract, names: Sequence[str], source_ids: set[int], *, uow: UnitOfWork
+) -> Plan | None:
+    """Bill the named milestones that are complete and not billed yet (None: nothing to)."""
+    assert contract.id is not None and contract.client_id is not None
+    states = uow.milestones.states(contract.id)
+    todo = [n for n in names if states.get(n, (None, None))[0] and states[n][1] is None]
+    if not todo:
+        return None
+    client = uow.clients.get(contract.client_id)
+    entity = uow.entities.get(client.entity_id)
+    inv = assemble_milestones(contract, entity.party, client.party, todo)
+    return Plan(inv, client, contract.id, milestones=(contract.id, todo), source_ids=source_ids)
+
+
+def plan_time(
+    contracts: Sequence[Contract], entries: Sequence[UnbilledEntry], *, uow: UnitOfWork
+) -> Plan | None:
+    """Unbilled entries grouped by person and task at each contract's rates; several
+    contracts of one client (same currency) become one invoice."""
+    if not entries:
+        return None
+    by_contract = {c.id: c for c in contracts}
+    first = by_contract[entries[0].contract_id]
+    assert first.client_id is not None
+    client = uow.clients.get(first.client_id)
+    entity = uow.entities.get(client.entity_id)
+    lines = []
+    for cid in dict.fromkeys(e.contract_id for e in entries):
+        contract = by_contract[cid]
+        if contract.currency != first.currency:
+            raise InvalidValue(
+                f"contracts {first.name!r} and {contract.name!r} bill in different currencies",
+                field="contract",
+            )
+        mine = [
+            TimeEntry(
+                e.entry.person,
+                contract.role_for(e.entry.person, e.entry.role or None),
+                e.entry.task,
+                e.entry.hours,
+                e.entry.day,
+            )
+            for e in entries
+            if e.contract_id == cid
+        ]
+        lines.extend(assemble_time(contract, entity.party, client.party, mine).lines)
+    inv = Invoice(
+        seller=entity.party, buyer=client.party, currency=first.currency, terms=first.terms
+    )
+    for line in lines:
+        inv.add_line(line)
+    return Plan(
+        inv,
+        client,
+        first.id if len(by_contract) == 1 else None,
+        entries=[e.id for e in entries],
+        source_ids={e.source_id for e in entries},
+    )
+
+
+def unbilled_amount(contracts: Sequence[Contract], entries: Sequence[UnbilledEntry]) -> Decimal:
+    by_contract = {c.id: c for c in contracts}
+    total = Decimal(0)
+    for e in entries:
+        c = by_contract[e.contract_id]
+        total += e.entry.hours * c.rate_for(c.role_for(e.entry.person, e.entry.role or None)).hourly
+    return total
+
+
+# -- firing ---------------------------------------------------------------------------------
+def fire(
+    record: RuleRecord,
+    subject: str,
+    period: str,
+    build: Callable[[], Plan | None],
+    *,
+    uow: UnitOfWork,
+    now: datetime,
+    actor: str,
+    event_id: int | None = None,
+    firing_id: int | None = None,
+) -> Outcome:
+    """Claim (rule, subject, period) and act on the plan, in the caller's transaction.
+
+    A plan that cannot be built (data missing) is recorded as ``failed`` with the reason
+    and alerted; ``build`` returning None means there was nothing to bill (``skipped``)."""
+    rule = record.rule
+    if firing_id is None:
+        firing_id = uow.rule_firings.claim(record.id, subject, period, now, event_id)
+        if firing_id is None:
+            return Outcome(rule.name, "duplicate")
+    try:
+        plan = build()
+    except DomainError as exc:
+        uow.rule_firings.settle(firing_id, "failed", detail=str(exc))
+        _alert(uow, now, actor, "rule.failed", record, {"subject": subject, "reason": str(exc)})
+        return Outcome(rule.name, "failed", detail=str(exc))
+    if plan is None:
+        uow.rule_firings.settle(firing_id, "skipped", detail="nothing to bill")
+        return Outcome(rule.name, "skipped", detail="nothing to bill")
+    totals = plan.invoice.totals()
+    figures: dict[str, Any] = {
+        "client_id": plan.client.id,
+        "currency": plan.invoice.currency,
+        "net_total": totals.net.amount,
+        "gross_total": totals.gross.amount,
+    }
+    if rule.shadow:
+        lines = [
+            {
+                "description": ln.description,
+                "quantity": str(ln.quantity),
+                "unit_price": str(ln.unit_price),
+            }
+            for ln in plan.invoice.lines
+        ]
+        uow.rule_firings.settle(firing_id, "shadow", lines=lines, **figures)
+        return Outcome(
+            rule.name, "shadow", gross=totals.gross.amount, currency=plan.invoice.currency
+        )
+    return _create(record, plan, firing_id, figures, subject, period, uow=uow, now=now, actor=actor)
+
+
+def _stale_sources(uow: UnitOfWork, ids: set[int], now: datetime) -> list[SourceRecord]:
+    return [s for s in (uow.sources.get(i) for i in sorted(ids)) if s.is_stale(now)]
+
+
+def _create(
+    record: RuleRecord,
+    plan: Plan,
+    firing_id: int,
+    figures: dict[str, Any],
+    subject: str,
+    period: str,
+    *,
+    uow: UnitOfWork,
+    now: datetime,
+    actor: str,
+) -> Outcome:
+    rule = record.rule
+    inv = plan.invoice
+    entity = uow.entities.get(plan.client.entity_id)
+    _attach(
+        inv,
+        plan.client,
+        uow.numbering.default_series(plan.client.entity_id).id,
+        now=now,
+        contract_id=plan.contract_id,
+        source_key=f"rule:{record.id}:{subject}:{period}"[:200],
+    )
+    stale = _stale_sources(uow, plan.source_ids, now)
+    hold = None
+    if stale:
+        hold = "; ".join(
+            f"source {s.name!r} is stale (last successful sync "
+            f"{s.last_success_at.isoformat() if s.last_success_at else 'never'}): check its "
+            "data, then issue"
+            for s in stale
+        )
+    outcome, seq = "draft", None
+    if hold:
+        inv.hold_reason, outcome = hold, "held"
+    elif rule.action is Action.ISSUE:
+        try:
+            seq = _number(inv, entity, uow=uow, now=now)
+            outcome = "issued"
+        except DomainError as exc:  # e.g. the client has no billing address yet
+            inv.hold_reason, outcome = str(exc), "held"
+    inv_id = uow.invoices.add(inv, seq=seq)
+    if plan.entries and not uow.time_entries.mark_billed(plan.entries, inv_id):
+        raise Conflict("time entries were billed by another invoice meanwhile; retrying")
+    if plan.milestones and not uow.milestones.mark_billed(*plan.milestones, inv_id):
+        raise Conflict("milestones were billed by another invoice meanwhile; retrying")
+    uow.rule_firings.settle(
+        firing_id, outcome, invoice_id=inv_id, detail=inv.hold_reason, **figures
+    )
+    if outcome == "issued":
+        _issued(inv, uow=uow, now=now, actor=actor)
+    else:
+        uow.audit.record(
+            at=now,
+            actor=actor,
+            action="invoice.needs_attention" if outcome == "held" else "invoice.drafted",
+            subject_type="invoice",
+            subject_id=inv_id,
+            detail={"rule": rule.name, "reason": inv.hold_reason},
+        )
+    return Outcome(
+        rule.name,
+        outcome,
+        inv_id,
+        inv.number,
+        inv.hold_reason,
+        figures["gross_total"],
+        inv.currency,
+    )
+
+
+def _alert(
+    uow: UnitOfWork,
+    now: datetime,
+    actor: str,
+    action: str,
+    record: RuleRecord,
+    detail: dict[str, Any],
+) -> None:
+    log.warning("%s %s: %s", action, record.rule.name, detail)
+    uow.audit.record(
+        at=now,
+        actor=actor,
+        action=action,
+        subject_type="rule",
+        subject_id=record.id,
+        detail={"rule": record.rule.name, **detail},
+    )
+
+
+# -- event and threshold rules --------------------------------------------------------------
+def rules_for_event(
+    rules: Sequence[RuleRecord],
+    event: Event,
+    event_id: int,
+    source: SourceRecord,
+    mapped: Mapped,
+    *,
+    uow: UnitOfWork,
+    now: datetime,
+    actor: str,
+) -> list[Outcome]:
+    """Fire every event rule that matches (caller's transaction)."""
+    out: list[Outcome] = []
+    for rec in rules:
+        rule = rec.rule
+        if not rule.matches(event, source.kind, source.name):
+            continue
+        if rule.build is Build.DEAL:
+            out.append(
+                fire(
+                    rec,
+                    f"deal:{source.id}:{event.external_id}",
+                    "once",
+                    lambda: plan_deal(event, mapped, source.id, uow=uow),
+                    uow=uow,
+                    now=now,
+                    actor=actor,
+                    event_id=event_id,
+                )
+            )
+        elif rule.build is Build.MILESTONES:
+            out.append(_event_milestones(rec, event, event_id, source, mapped, uow, now, actor))
+        elif rule.build is Build.TIME:
+            contract = _contract_for(uow, mapped.contract_id, BillingModel.TIME_AND_MATERIALS)
+            out.extend(_bill_time(rec, [contract], f"contract:{contract.id}", uow, now, actor))
+    return out
+
+
+def _event_milestones(
+    rec: RuleRecord,
+    event: Event,
+    event_id: int,
+    source: SourceRecord,
+    mapped: Mapped,
+    uow: UnitOfWork,
+    now: datetime,
+    actor: str,
+) -> Outcome:
+    try:
+        contract = _contract_for(uow, mapped.contract_id, BillingModel.MILESTONE)
+        names = milestone_names(contract, event)
+        if not names:
+            raise MissingData(
+                f"contract {contract.name!r} has no milestone named "
+                f"{event.fields.get('title')!r}; milestones: "
+                f"{', '.join(m.name for m in contract.milestones)}",
+                field="title",
+            )
+    except DomainError as exc:
+        _alert(uow, now, actor, "rule.failed", rec, {"event_id": event_id, "reason": str(exc)})
+        return Outcome(rec.rule.name, "failed", detail=str(exc))
+    states = uow.milestones.states(contract.id or 0)
+    todo = sorted(n for n in names if states.get(n, (None, None))[1] is None)
+    return fire(
+        rec,
+        f"contract:{contract.id}:milestones",
+        "+".join(todo)[:64] or "none",
+        lambda: plan_milestones(contract, todo, {source.id}, uow=uow),
+        uow=uow,
+        now=now,
+        actor=actor,
+        event_id=event_id,
+    )
+
+
+def _bill_time(
+    rec: RuleRecord,
+    contracts: Sequence[Contract],
+    subject: str,
+    uow: UnitOfWork,
+    now: datetime,
+    actor: str,
+    *,
+    up_to: datetime | None = None,
+    period: str | None = None,
+) -> list[Outcome]:
+    ids = [c.id for c in contracts if c.id is not None]
+    up_to_day = None
+    if up_to is not None and rec.rule.recurrence is not None:
+        up_to_day = rec.rule.recurrence.local_date(up_to) - timedelta(days=1)
+    entries = uow.time_entries.unbilled(ids, up_to_day)
+    if not entries and period is None:
+        return []
+    return [
+        fire(
+            rec,
+            subject,
+            period or f"upto:{max(e.id for e in entries)}",
+            lambda: plan_time(contracts, entries, uow=uow),
+            uow=uow,
+            now=now,
+            actor=actor,
+        )
+    ]
+
+
+def check_thresholds(
+    rules: Sequence[RuleRecord], contract: Contract, *, uow: UnitOfWork, now: datetime, actor: str
+) -> list[Outcome]:
+    """After time was logged on ``contract``: fire each threshold rule it now crosses."""
+    out: list[Outcome] = []
+    for rec in rules:
+        rule = rec.rule
+        if rule.kind is not RuleKind.THRESHOLD or not rule.enabled or contract.id is None:
+            continue
+        if not rule.applies_to(contract.id, contract.model):
+            continue
+        if rule.per == "client":
+            contracts = [
+                c
+                for c in uow.contracts.list(contract.client_id)
+                if c.model is BillingModel.TIME_AND_MATERIALS
+                and c.currency == contract.currency
+                and c.id is not None
+                and rule.applies_to(c.id, c.model)
+            ]
+            subject = f"client:{contract.client_id}"
+        else:
+            contracts, subject = [contract], f"contract:{contract.id}"
+        entries = uow.time_entries.unbilled([c.id for c in contracts if c.id is not None])
+        hours = sum((e.entry.hours for e in entries), Decimal(0))
+        if rule.threshold_hours is not None and hours < rule.threshold_hours:
+            continue
+        if rule.threshold_amount is not None:
+            try:
+                amount = unbilled_amount(contracts, entries)
+            except DomainError:
+                amount = Decimal(0)  # a missing rate surfaces when the invoice is built
+            if amount < rule.threshold_amount:
+                continue
+        out.extend(_bill_time(rec, contracts, subject, uow, now, actor))
+    return out
+
+
+# -- schedule rules -------------------------------------------------------------------------
+def _scheduled_contracts(uow: UnitOfWork, rule: TriggerRule) -> list[Contract]:
+    model = {
+        Build.TIME: BillingModel.TIME_AND_MATERIALS,
+        Build.MILESTONES: BillingModel.MILESTONE,
+        Build.RETAINER: BillingModel.RETAINER,
+    }[rule.build]
+    return [
+        c
+        for c in uow.contracts.list()
+        if c.id is not None and c.model is model and c.active and rule.applies_to(c.id, c.model)
+    ]
+
+
+def _schedule_plan(
+    rec: RuleRecord,
+    contract: Contract,
+    occurrence: datetime,
+    uow: UnitOfWork,
+    now: datetime,
+    actor: str,
+    firing_id: int | None,
+) -> Outcome:
+    rule = rec.rule
+    assert contract.id is not None
+    subject, period = f"contract:{contract.id}", occurrence.isoformat()
+    if rule.build is Build.TIME:
+        out = _bill_time(rec, [contract], subject, uow, now, actor, up_to=occurrence, period=period)
+        return out[0]
+    names = [m.name for m in contract.milestones]
+    if rule.requires_milestone:
+        wanted = rule.requires_milestone.casefold()
+        names = [n for n in names if n.casefold() == wanted]
+        done = uow.milestones.states(contract.id).get(names[0] if names else "", (None, None))
+        if not names or done[0] is None:
+            reason = (
+                f"milestone {rule.requires_milestone!r} of contract {contract.name!r} is not "
+                "complete: the invoice waits until it is"
+            )
+            if firing_id is None:
+                firing_id = uow.rule_firings.claim(rec.id, subject, period, now, None)
+                if firing_id is None:
+                    return Outcome(rule.name, "duplicate")
+                uow.rule_firings.settle(firing_id, "waiting", detail=reason)
+                _alert(uow, now, actor, "rule.waiting", rec, {"subject": subject, "reason": reason})
+            return Outcome(rule.name, "waiting", detail=reason)
+    return fire(
+        rec,
+        subject,
+        period,
+        lambda: plan_milestones(contract, names, set(), uow=uow),
+        uow=uow,
+        now=now,
+        actor=actor,
+        firing_id=firing_id,
+    )
+
+
+def fire_due_rules(*, uow: UnitOfWork, clock: Clock, actor: str = "scheduler") -> list[Outcome]:
+    """Fire every schedule-rule occurrence that is due, once per contract and occurrence,
+    and retry the firings that wait for a milestone. One transaction per occurrence."""
+    now = clock.now()
+    out: list[Outcome] = []
+    with uow:
+        waiting = uow.rule_firings.waiting()
+        records = {r.id: r for r in uow.rules.list(enabled_only=True)}
+    for w in waiting:
+        rec = records.get(w["rule_id"])
+        if rec is None or rec.rule.kind is not RuleKind.SCHEDULE:
+            continue
+        with uow:
+            contract = uow.contracts.get(int(w["subject"].split(":")[1]))
+            occurrence = datetime.fromisoformat(w["period"])
+            out.append(_schedule_plan(rec, contract, occurrence, uow, now, actor, w["id"]))
+            uow.commit()
+    for rec in records.values():
+        rule = rec.rule
+        if rule.kind is not RuleKind.SCHEDULE or rule.recurrence is None:
+            continue
+        nxt = rec.next_run_at
+        if nxt is None:  # a new or changed rule starts with its next occurrence
+            nxt = rule.recurrence.next_after(max(rec.updated_at, now) - timedelta(seconds=1))
+            with uow:
+                uow.rules.set_next_run(rec.id, nxt)
+                uow.commit()
+        while nxt is not None and nxt <= now:
+            with uow:
+                for contract in _scheduled_contracts(uow, rule):
+                    if contract.covers(rule.recurrence.local_date(nxt)):
+                        out.append(_schedule_plan(rec, contract, nxt, uow, now, actor, None))
+                nxt = rule.recurrence.next_after(nxt)
+                uow.rules.set_next_run(rec.id, nxt)
+                uow.commit()
+    return out
+
+
+__all__ = [
+    "Mapped",
+    "Outcome",
+    "Plan",
+    "check_thresholds",
+    "fire",
+    "fire_due_rules",
+    "load_rules",
+    "milestone_names",
+    "plan_deal",
+    "plan_milestones",
+    "plan_time",
+    "rules_for_event",
+]
