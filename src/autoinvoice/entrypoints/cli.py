@@ -178,16 +178,34 @@ def worker(
 
 @cli.command()
 def tick(database_url: DbUrl = None, as_json: AsJson = False) -> None:
-    """Fire every schedule that is due now (what the scheduler does periodically)."""
-    from ..services.invoicing import fire_due_schedules
+    """Fire due schedules and schedule rules, poll due sources, flag stale ones (what the
+    scheduler does periodically)."""
+    from .scheduler import tick as run_tick
 
     app = _app(database_url)
     with _errors():
-        r = fire_due_schedules(uow=app.uow(), clock=app.clock)
+        t = run_tick(app)
+    r = t.schedules
+    rules = [{"rule": o.rule, "outcome": o.outcome, "invoice_id": o.invoice_id} for o in t.rules]
     if as_json:
-        print(json.dumps({"issued": r.issued, "held": r.held, "skipped": r.skipped}))
+        print(
+            json.dumps(
+                {
+                    "issued": r.issued,
+                    "held": r.held,
+                    "skipped": r.skipped,
+                    "rules": rules,
+                    "polled": t.polled,
+                    "stale": t.stale,
+                }
+            )
+        )
     else:
         out.print(f"issued {len(r.issued)}, held {len(r.held)}, skipped {r.skipped}")
+        for o in rules:
+            out.print(f"rule {escape(str(o['rule']))}: {o['outcome']}")
+        for name in t.stale:
+            out.print(f"[yellow]source {escape(name)} is stale[/yellow]")
 
 
 @cli.command()
@@ -477,6 +495,9 @@ def users_api_key(
             raise NotFound(f"no user {email}", field="email")
         key = create_api_key(user.id, name, scope or ["read"], uow=app.uow(), clock=app.clock)
     out.print(f"API key (shown once): {key}")
+
+
+from . import cli_triggers  # noqa: E402, F401  (registers sources, rules, import, simulate)
 
 
 def main() -> None:

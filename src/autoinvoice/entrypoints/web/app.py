@@ -8,6 +8,7 @@ Routes::
     GET  /  /invoices  /invoices/{id}  /invoices/{id}/pdf  /clients       admin pages
     POST /invoices/{id}/issue  /void  /payments                           admin forms
     GET  /portal/invoices/{token}  /portal/invoices/{token}/pdf           client portal
+    POST /webhooks/{kind}[/{token}]             webhook intake (signature-checked, no session)
     /api/v1/…                                   REST API; /api/v1/openapi.json, /api/v1/docs
     /static/…                                   the stylesheet
 """
@@ -25,7 +26,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ...bootstrap import App
-from . import admin, api, errors, login, portal
+from . import admin, api, errors, login, portal, webhooks
 from .deps import AppDep
 from .pages import STATIC_DIR, error_page, make_templates
 from .schemas import Problem
@@ -137,6 +138,7 @@ def create_app(app: App) -> FastAPI:
     web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (health, login.router, admin.router, portal.router, api.router):
         web.include_router(router)
+    web.include_router(webhooks.router(app))
     errors.install(web, error_page)
     return web
 
