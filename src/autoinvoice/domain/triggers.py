@@ -80,9 +80,10 @@ def _number(value: Any) -> Decimal | None:
     if isinstance(value, bool) or value is None:
         return None
     try:
-        return Decimal(str(value))
+        n = Decimal(str(value))
     except InvalidOperation:
         return None
+    return n if n.is_finite() else None  # "NaN", "inf" are text here, not numbers
 
 
 def _norm(value: Any) -> Any:
@@ -115,7 +116,9 @@ class Condition:
                 isinstance(actual, str) and str(self.value).casefold() in actual.casefold()
             )
         if self.op in ("in", "not_in"):
-            inside = _norm(actual) in {_norm(v) for v in self.value}
+            allowed = {_norm(v) for v in self.value}
+            items = actual if isinstance(actual, list | tuple) else [actual]
+            inside = any(_norm(i) in allowed for i in items if not isinstance(i, dict | list))
             return inside if self.op == "in" else not inside
         if self.op in ("eq", "ne"):
             equal = _norm(actual) == _norm(self.value)
@@ -225,7 +228,10 @@ def _schedule(raw: Any, where: str) -> Recurrence:
         ).replace(tzinfo=None)
     except ValueError:
         raise InvalidValue(f"{start!r} is not an ISO date-time", field=f"{where}.start") from None
-    return Recurrence(str(raw["rrule"]), tz, dtstart)
+    try:
+        return Recurrence(str(raw["rrule"]), tz, dtstart)
+    except InvalidValue as exc:
+        raise InvalidValue(exc.message, field=f"{where}.rrule") from None
 
 
 _KEYS = {

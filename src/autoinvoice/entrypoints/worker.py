@@ -7,7 +7,7 @@ import os
 import socket
 import threading
 
-from ..adapters.db.wakeup import WAKEUP
+from ..adapters.db.wakeup import WAKEUP, start_listener
 from ..bootstrap import App
 from ..services.jobs import run_jobs_once
 
@@ -18,12 +18,25 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
 
 
+_listener_lock = threading.Lock()
+_listening = False
+
+
+def _listen_once(app: App, stop: threading.Event) -> None:
+    """One PostgreSQL LISTEN connection per process turns NOTIFY into a wake-up."""
+    global _listening
+    with _listener_lock:
+        if not _listening:
+            _listening = start_listener(app.settings.resolved_database_url(), stop) is not None
+
+
 def run_worker(
     app: App, stop: threading.Event, *, name: str | None = None, once: bool = False
 ) -> int:
     """Process jobs; with ``once``, stop when the queue has nothing runnable. Returns the
     number of jobs claimed."""
     name = name or worker_name()
+    _listen_once(app, stop)
     s = app.settings
     handlers = app.handlers(name)
     total = 0

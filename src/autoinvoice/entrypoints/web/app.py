@@ -26,7 +26,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ...bootstrap import App
-from . import admin, api, errors, login, portal, webhooks
+from . import admin, api, api_triggers, errors, login, portal, webhooks
 from .deps import AppDep
 from .pages import STATIC_DIR, error_page, make_templates
 from .schemas import Problem
@@ -136,7 +136,8 @@ def create_app(app: App) -> FastAPI:
     )
     web.add_middleware(SecurityHeaders)
     web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in (health, login.router, admin.router, portal.router, api.router):
+    routers = (health, login.router, admin.router, portal.router, api.router, api_triggers.router)
+    for router in routers:
         web.include_router(router)
     web.include_router(webhooks.router(app))
     errors.install(web, error_page)
