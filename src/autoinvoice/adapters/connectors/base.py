@@ -64,6 +64,17 @@ def require_secret(secret: str | None, what: str = "signing secret") -> str:
     return secret
 
 
+def check_sha256_header(body: bytes, headers: Mapping[str, str], name: str, secret: str) -> None:
+    """The WebSub-style ``<name>: sha256=<hex HMAC-SHA256(secret, raw body)>`` used by GitHub
+    (X-Hub-Signature-256), Jira (X-Hub-Signature) and Toggl (X-Webhook-Signature-256)."""
+    header = require_header(headers, name).strip()
+    scheme, _, signature = header.partition("=")
+    if scheme.strip().lower() != "sha256" or not signature:
+        raise SignatureRejected(f"the {name} header is not of the form sha256=<hex>")
+    if not same(hex_hmac(secret, body), signature.strip().lower()):
+        raise SignatureRejected(f"the {name} signature does not match the body")
+
+
 def load_json(body: bytes) -> Any:
     """Parse a request body; a clear error names the line and column of the fault."""
     try:

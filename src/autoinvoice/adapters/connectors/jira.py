@@ -39,22 +39,19 @@ from ...domain.errors import InvalidValue
 from ...domain.events import WORK_CHANGED, WORK_COMPLETED, WORK_REOPENED, Event, Subject
 from ...services.connectors import (
     InboundRequest,
-    SignatureRejected,
     SourceConfig,
     SourceSecrets,
     Verified,
 )
 from .base import (
+    check_sha256_header,
     digest,
     from_millis,
-    hex_hmac,
     load_json,
     mapped_fields,
     need,
     pick,
-    require_header,
     require_secret,
-    same,
 )
 
 DELIVERY_HEADER = "x-atlassian-webhook-identifier"
@@ -82,12 +79,7 @@ class JiraConnector:
 
     def verify(self, request: InboundRequest, secrets: SourceSecrets, *, now: datetime) -> Verified:
         secret = require_secret(secrets.signing_secret, "Jira webhook secret")
-        header = require_header(request.headers, "X-Hub-Signature").strip()
-        method, _, signature = header.partition("=")
-        if method.strip().lower() != "sha256" or not signature:
-            raise SignatureRejected("X-Hub-Signature is not of the form sha256=<hex>")
-        if not same(hex_hmac(secret, request.body), signature.strip().lower()):
-            raise SignatureRejected("the X-Hub-Signature does not match")
+        check_sha256_header(request.body, request.headers, "X-Hub-Signature", secret)
         return Verified(delivery_id=request.header(DELIVERY_HEADER) or None)
 
     def parse(self, headers: Mapping[str, str], body: bytes, config: SourceConfig) -> list[Event]:

@@ -44,21 +44,18 @@ from ...domain.events import TIME_DELETED, TIME_LOGGED, Event, Subject
 from ...services.connectors import (
     Handshake,
     InboundRequest,
-    SignatureRejected,
     SourceConfig,
     SourceSecrets,
     Verified,
 )
 from .base import (
+    check_sha256_header,
     from_iso,
-    hex_hmac,
     load_json,
     mapped_fields,
     need,
     pick,
-    require_header,
     require_secret,
-    same,
 )
 
 _ACTIONS = {"created": TIME_LOGGED, "updated": TIME_LOGGED, "deleted": TIME_DELETED}
@@ -70,15 +67,8 @@ class TogglConnector:
     def verify(
         self, request: InboundRequest, secrets: SourceSecrets, *, now: datetime
     ) -> Verified | Handshake:
-        header = require_header(request.headers, "X-Webhook-Signature-256")
-        scheme, _, signature = header.strip().partition("=")
-        if scheme != "sha256" or not signature:
-            raise SignatureRejected(
-                "the X-Webhook-Signature-256 header is not of the form sha256=<hex>"
-            )
         secret = require_secret(secrets.signing_secret, "Toggl subscription secret")
-        if not same(hex_hmac(secret, request.body), signature.lower()):
-            raise SignatureRejected("the X-Webhook-Signature-256 does not match the body")
+        check_sha256_header(request.body, request.headers, "X-Webhook-Signature-256", secret)
         return _ping_answer(request.body) or Verified(delivery_id=None)
 
     def parse(self, headers: Mapping[str, str], body: bytes, config: SourceConfig) -> list[Event]:
