@@ -450,8 +450,10 @@ def apply_event(
 ) -> list[Outcome]:
     """Record one canonical event and act on it (caller's transaction)."""
     event_id = uow.events.add(source.id, inbound_id, event, now)
+    if event_id is None:  # seen before: processed once, unless it could not finish then
+        event_id = uow.events.reopen(source.id, event.dedupe_key)
     if event_id is None:
-        return []  # the vendor delivered it again: processed once already
+        return []
     if not uow.events.advance_subject(source.id, event):
         uow.events.settle(event_id, "superseded", "a newer state of this subject is known")
         return []
@@ -471,6 +473,8 @@ def apply_event(
         )
         return []
     status = "applied" if mapped.client_id is not None else "unmapped"
+    if any(o.outcome == "failed" for o in outcomes):
+        status = "failed"  # replaying it after the fix tries again
     detail = unmapped if mapped.client_id is None else None
     if outcomes:
         detail = "; ".join(

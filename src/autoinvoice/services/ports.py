@@ -452,6 +452,11 @@ class Events(Protocol):
         """Record a canonical event; None if its dedupe key was seen from this source."""
         ...
 
+    def reopen(self, source_id: int, dedupe_key: str) -> int | None:
+        """An event seen before whose processing could not finish (unmapped, error, a rule
+        failed) is processed again; one that was applied is not (None)."""
+        ...
+
     def settle(self, event_id: int, status: str, detail: str | None = None) -> None: ...
     def advance_subject(self, source_id: int, event: Event) -> bool:
         """Move the subject's known state to this event's; False (and no change) if a newer
@@ -499,6 +504,11 @@ class RuleFirings(Protocol):
         self, rule_id: int, subject: str, period: str, at: datetime, event_id: int | None
     ) -> int | None:
         """Claim (rule, subject, period); None if it was claimed before (exactly once)."""
+        ...
+
+    def reclaim(self, rule_id: int, subject: str, period: str, at: datetime) -> int | None:
+        """Take back a firing that failed (its data was fixed since); None if it did not
+        fail — then it stands as it is."""
         ...
 
     def settle(self, firing_id: int, outcome: str, **values: Any) -> None: ...

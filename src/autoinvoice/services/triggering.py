@@ -254,6 +254,8 @@ def fire(
     rule = record.rule
     if firing_id is None:
         firing_id = uow.rule_firings.claim(record.id, subject, period, now, event_id)
+        if firing_id is None:  # fired before; only a failed firing is tried again
+            firing_id = uow.rule_firings.reclaim(record.id, subject, period, now)
         if firing_id is None:
             return Outcome(rule.name, "duplicate")
     try:

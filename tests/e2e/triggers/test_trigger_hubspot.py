@@ -143,3 +143,26 @@ def test_an_unmapped_company_is_recorded_with_what_to_do(world: World) -> None:
     [failed] = world.firings()
     assert failed["outcome"] == "failed"
     assert "maps to no client" in failed["detail"]
+
+
+def test_after_linking_the_company_a_replay_bills_the_deal_once(world: World) -> None:
+    from autoinvoice.services.ingest import replay_inbound
+
+    with VendorApi(_routes()) as api:
+        world.source("hubspot", "crm", secrets={"signing_secret": SECRET, "api_token": TOKEN},
+                     api_base=api.url)
+        world.rules({"name": "won", "when": {"event": "deal.won"}, "build": "deal"})
+        body = _batch(world)
+        world.post("/webhooks/hubspot", body, _signed(world, body))
+        world.work()
+        assert world.invoices() == []
+        world.link("crm", company="9183746501", client=world.client_id)
+        with world.app.uow(read_only=True) as uow:
+            [req] = uow.inbound.recent(uow.sources.by_name("crm").id)
+        replay_inbound(req["id"], uow=world.app.uow(), clock=world.app.clock, actor="test")
+        world.work()
+        replay_inbound(req["id"], uow=world.app.uow(), clock=world.app.clock, actor="test")
+        world.work()
+    [inv] = world.invoices()
+    assert inv.number == "INV-2026-000001"
+    assert [f["outcome"] for f in world.firings()] == ["issued"]

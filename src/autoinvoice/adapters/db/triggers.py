@@ -257,6 +257,20 @@ class SqlEvents(_Repo):
             recorded_at=at,
         )
 
+    def reopen(self, source_id: int, dedupe_key: str) -> int | None:
+        c = t.events.c
+        row = self.conn.execute(
+            update(t.events)
+            .where(
+                c.source_id == source_id,
+                c.dedupe_key == dedupe_key,
+                c.status.in_(("unmapped", "error", "failed")),
+            )
+            .values(status="recorded")
+            .returning(c.id)
+        ).first()
+        return None if row is None else int(row[0])
+
     def settle(self, event_id: int, status: str, detail: str | None = None) -> None:
         self.conn.execute(
             update(t.events).where(t.events.c.id == event_id).values(status=status, detail=detail)
@@ -437,6 +451,21 @@ class SqlRuleFirings(_Repo):
             event_id=event_id,
             outcome="claimed",
         )
+
+    def reclaim(self, rule_id: int, subject: str, period: str, at: datetime) -> int | None:
+        c = t.rule_firings.c
+        row = self.conn.execute(
+            update(t.rule_firings)
+            .where(
+                c.rule_id == rule_id,
+                c.subject == subject,
+                c.period == period,
+                c.outcome == "failed",
+            )
+            .values(outcome="claimed", fired_at=at)
+            .returning(c.id)
+        ).first()
+        return None if row is None else int(row[0])
 
     def settle(self, firing_id: int, outcome: str, **values: Any) -> None:
         self.conn.execute(
