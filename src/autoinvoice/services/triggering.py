@@ -609,8 +609,8 @@ def fire_due_rules(*, uow: UnitOfWork, clock: Clock, actor: str = "scheduler") -
         if rule.kind is not RuleKind.SCHEDULE or rule.recurrence is None:
             continue
         nxt = rec.next_run_at
-        if nxt is None:  # a new or changed rule starts with its next occurrence
-            nxt = rule.recurrence.next_after(max(rec.updated_at, now) - timedelta(seconds=1))
+        if nxt is None:  # a new or changed rule: from the moment it was saved, caught up
+            nxt = rule.recurrence.next_after(rec.updated_at - timedelta(seconds=1))
             with uow:
                 uow.rules.set_next_run(rec.id, nxt)
                 uow.commit()

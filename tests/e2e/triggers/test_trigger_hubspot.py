@@ -149,8 +149,12 @@ def test_after_linking_the_company_a_replay_bills_the_deal_once(world: World) ->
     from autoinvoice.services.ingest import replay_inbound
 
     with VendorApi(_routes()) as api:
-        world.source("hubspot", "crm", secrets={"signing_secret": SECRET, "api_token": TOKEN},
-                     api_base=api.url)
+        world.source(
+            "hubspot",
+            "crm",
+            secrets={"signing_secret": SECRET, "api_token": TOKEN},
+            api_base=api.url,
+        )
         world.rules({"name": "won", "when": {"event": "deal.won"}, "build": "deal"})
         body = _batch(world)
         world.post("/webhooks/hubspot", body, _signed(world, body))

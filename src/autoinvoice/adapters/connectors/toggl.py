@@ -28,13 +28,38 @@ date in ``config.options["timezone"]`` (default UTC); ``person`` comes from
 
 Not confirmed: the exact payload of a ``deleted`` event (the entry id falls back to
 ``metadata.time_entry_id``) and Toggl's retry schedule.
+
+Polling (:class:`TogglPoller`, ``POLLER``) — documents followed:
+
+* https://engineering.toggl.com/docs/api/time_entries ("GET TimeEntries"):
+  ``GET https://api.track.toggl.com/api/v9/me/time_entries`` with ``since`` = "entries
+  modified since this date using UNIX timestamp, including deleted ones" and ``meta`` ("should
+  the response contain data for meta entities": ``project_name``, ``client_name`` …). The
+  answer is a JSON array (not paginated) of v9 time entries (``id, workspace_id,
+  project_id, task_id, user_id, start, stop, duration, description, billable, tags, at``);
+  403 = "User does not have access"; ``at`` is the last update.
+* https://engineering.toggl.com/docs/authentication : HTTP Basic with the API token as user
+  and the literal ``api_token`` as password; a failed authentication answers 403.
+* ``server_deleted_at`` is not in that field table but is part of the v9 entry (recorded
+  webhook payloads above; community typings): set → ``time_entry.deleted``.
+
+Each entry becomes the event the webhook gives (same field mapping, ``field_map`` read from
+``{"payload": entry}`` so one map serves both); ``dedupe_key`` =
+``toggl:poll:{id}:{at}``, ``version`` = ``at`` like the webhook's, so a webhook and a poll of
+the same change both apply idempotently. ``since`` is the cursor (the greatest ``at`` seen)
+less one second, so an entry changed in the cursor's second is read again (and recognised
+by its key) whether Toggl's ``since`` is inclusive or not (not documented). Running entries
+move the cursor but give no event (stopping one changes its ``at``). Not confirmed: how far
+back ``since`` may reach (an old Toggl note says about three months; older starts may be
+refused with a 4xx, i.e. VendorRefused).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -44,13 +69,17 @@ from ...domain.events import TIME_DELETED, TIME_LOGGED, Event, Subject
 from ...services.connectors import (
     Handshake,
     InboundRequest,
+    PollResult,
     SourceConfig,
     SourceSecrets,
+    VendorRefused,
     Verified,
 )
 from .base import (
+    api_client,
     check_sha256_header,
     from_iso,
+    get_json,
     load_json,
     mapped_fields,
     need,
@@ -59,6 +88,9 @@ from .base import (
 )
 
 _ACTIONS = {"created": TIME_LOGGED, "updated": TIME_LOGGED, "deleted": TIME_DELETED}
+API_BASE = "https://api.track.toggl.com"
+POLL_PATH = "/api/v9/me/time_entries"
+FIRST_POLL_DAYS = 30
 
 
 class TogglConnector:
@@ -130,15 +162,18 @@ def _stopped(entry: Mapping[str, Any]) -> bool:
     )
 
 
-def _fields(entry: Mapping[str, Any], kind: str, config: SourceConfig) -> dict[str, Any]:
+def _fields(
+    entry: Mapping[str, Any], kind: str, config: SourceConfig, where: str = "body.payload"
+) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     start_raw = pick(entry, "start")
     if start_raw:
-        start = from_iso(start_raw, field="body.payload.start")
+        start = from_iso(start_raw, field=f"{where}.start")
         fields["started_at"] = start.isoformat()
         fields["day"] = start.astimezone(_zone(config)).date().isoformat()
     if kind == TIME_LOGGED:
-        fields["hours"] = hours_of(need(entry, "duration", where="body.payload"))
+        duration = need(entry, "duration", where=where)
+        fields["hours"] = hours_of(duration, field=f"{where}.duration")
     user_id = pick(entry, "user_id")
     people = config.options.get("people") or {}
     description = pick(entry, "description")
@@ -150,12 +185,12 @@ def _fields(entry: Mapping[str, Any], kind: str, config: SourceConfig) -> dict[s
         project_ref=_str_or_none(pick(entry, "project_id")),
         person_ref=_str_or_none(user_id),
         person=people.get(str(user_id)) or (f"user {user_id}" if user_id is not None else None),
-        updated_at=from_iso(at, field="body.payload.at").isoformat() if at else None,
+        updated_at=from_iso(at, field=f"{where}.at").isoformat() if at else None,
     )
     return fields
 
 
-def hours_of(seconds: Any) -> str:
+def hours_of(seconds: Any, *, field: str = "body.payload.duration") -> str:
     """Seconds as hours: an exact decimal string, rounded half-up to 4 places.
 
     >>> hours_of(5400), hours_of(3001)
@@ -164,9 +199,7 @@ def hours_of(seconds: Any) -> str:
     try:
         value = Decimal(str(seconds))
     except InvalidOperation:
-        raise InvalidValue(
-            f"{seconds!r} is not a duration in seconds", field="body.payload.duration"
-        ) from None
+        raise InvalidValue(f"{seconds!r} is not a duration in seconds", field=field) from None
     return str((value / 3600).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
 
 
@@ -182,6 +215,99 @@ def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-CONNECTOR = TogglConnector()
+def entry_event(entry: Mapping[str, Any], config: SourceConfig, *, where: str) -> Event | None:
+    """One v9 time entry read over the API → the event its webhook would give (pure);
+    None for a running entry."""
+    entry_id = str(need(entry, "id", where=where))
+    at_raw = need(entry, "at", where=where)
+    at = from_iso(at_raw, field=f"{where}.at")
+    if entry.get("server_deleted_at"):
+        kind = TIME_DELETED
+    elif _stopped(entry):
+        kind = TIME_LOGGED
+    else:
+        return None
+    fields = _fields(entry, kind, config, where)
+    fields["entry_id"] = entry_id
+    for name in ("project_name", "client_name"):  # present when asked for with meta=true
+        if entry.get(name):
+            fields[name] = entry[name]
+    return Event(
+        type=kind,
+        subject=Subject.TIME_ENTRY,
+        external_id=entry_id,
+        occurred_at=at,
+        dedupe_key=f"toggl:poll:{entry_id}:{at_raw}",
+        fields={**fields, **mapped_fields({"payload": entry}, config)},
+        raw=dict(entry),
+        version=at,
+    )
 
-__all__ = ["CONNECTOR", "TogglConnector", "hours_of"]
+
+def poll_events(
+    body: Any, config: SourceConfig, *, where: str = "body"
+) -> tuple[list[Event], datetime | None]:
+    """The events of a ``GET /me/time_entries`` answer and the greatest ``at`` in it."""
+    if not isinstance(body, list):
+        raise InvalidValue(f"{where} is not a JSON array of time entries", field=where)
+    events: list[Event] = []
+    newest: datetime | None = None
+    for i, entry in enumerate(body):
+        at_path = f"{where}.{i}"
+        if not isinstance(entry, Mapping):
+            raise InvalidValue(f"{at_path} is not an object", field=at_path)
+        event = entry_event(entry, config, where=at_path)
+        stamp = from_iso(need(entry, "at", where=at_path), field=f"{at_path}.at")
+        newest = stamp if newest is None or stamp > newest else newest
+        if event is not None:
+            events.append(event)
+    return events, newest
+
+
+def _utc(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def poll_start(config: SourceConfig, cursor: str | None, now: datetime) -> datetime:
+    """Where a poll starts: the cursor, else ``options.since`` (a date or an ISO 8601
+    instant), else ``FIRST_POLL_DAYS`` before ``now``."""
+    if cursor:
+        return from_iso(cursor, field="cursor")
+    start = config.options.get("since")
+    if start:
+        text = str(start)
+        return from_iso(text + "T00:00:00Z" if len(text) == 10 else text, field="options.since")
+    return now - timedelta(days=FIRST_POLL_DAYS)
+
+
+class TogglPoller:
+    kind = "toggl"
+
+    def poll(
+        self, secrets: SourceSecrets, config: SourceConfig, cursor: str | None, *, now: datetime
+    ) -> PollResult:
+        if not secrets.api_token:
+            raise VendorRefused("this Toggl source has no API token configured")
+        start = poll_start(config, cursor, now)
+        since = int(start.timestamp()) - (1 if cursor else 0)
+        basic = base64.b64encode(f"{secrets.api_token}:api_token".encode()).decode()
+        with api_client(config, API_BASE, {"Authorization": f"Basic {basic}"}) as client:
+            body = get_json(client, POLL_PATH, since=since, meta="true")
+        events, newest = poll_events(body, config)
+        stamps = [s for s in (newest, from_iso(cursor, field="cursor") if cursor else None) if s]
+        return PollResult(events=events, cursor=_utc(max(stamps)) if stamps else None)
+
+
+CONNECTOR = TogglConnector()
+POLLER = TogglPoller()
+
+__all__ = [
+    "CONNECTOR",
+    "POLLER",
+    "TogglConnector",
+    "TogglPoller",
+    "entry_event",
+    "hours_of",
+    "poll_events",
+    "poll_start",
+]
