@@ -702,3 +702,37 @@ def simulate(
     for f in report["problems"]:
         out.print(f"[yellow]{escape(f['rule'])}[/yellow]: {f['outcome']} — {escape(f['detail'])}")
     out.print(f"report: {escape(str(target / 'report.json'))}")
+
+
+@cli.command("contracts")
+def contracts_list(database_url: DbUrl = None, as_json: AsJson = False) -> None:
+    """Clients and their contracts with ids (for `sources link`)."""
+    app = _app(database_url)
+    with app.uow(read_only=True) as uow:
+        clients = {c.id: c for c in uow.clients.list()}
+        contracts = uow.contracts.list()
+    rows = [
+        {
+            "contract_id": c.id,
+            "contract": c.name,
+            "model": c.model.value,
+            "client_id": c.client_id,
+            "client": clients[c.client_id or 0].party.name,
+            "milestones": [m.name for m in c.milestones],
+        }
+        for c in contracts
+    ]
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table("contract", "name", "model", "client", "client name", "milestones")
+    for r in rows:
+        table.add_row(
+            str(r["contract_id"]),
+            escape(str(r["contract"])),
+            str(r["model"]),
+            str(r["client_id"]),
+            escape(str(r["client"])),
+            escape(", ".join(r["milestones"])),  # type: ignore[arg-type]
+        )
+    out.print(table)

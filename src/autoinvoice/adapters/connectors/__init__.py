@@ -22,7 +22,7 @@ KINDS = (
     "csv",
 )
 WEBHOOK_KINDS = KINDS[:10]
-POLL_KINDS = ("harvest",)
+POLL_KINDS = ("harvest", "toggl", "clockify", "github", "jira", "hubspot")
 
 
 def connector(kind: str) -> Connector:
