@@ -264,6 +264,8 @@ def fire(
         uow.rule_firings.settle(firing_id, "failed", detail=str(exc))
         _alert(uow, now, actor, "rule.failed", record, {"subject": subject, "reason": str(exc)})
         return Outcome(rule.name, "failed", detail=str(exc))
+    if event_id is not None:  # an earlier attempt on this event failed: it is resolved now
+        uow.rule_firings.resolve(record.id, event_id, firing_id)
     if plan is None:
         uow.rule_firings.settle(firing_id, "skipped", detail="nothing to bill")
         return Outcome(rule.name, "skipped", detail="nothing to bill")
@@ -436,28 +438,50 @@ def _event_milestones(
     try:
         contract = _contract_for(uow, mapped.contract_id, BillingModel.MILESTONE)
         names = milestone_names(contract, event)
-        if not names:
-            raise MissingData(
-                f"contract {contract.name!r} has no milestone named "
-                f"{event.fields.get('title')!r}; milestones: "
-                f"{', '.join(m.name for m in contract.milestones)}",
-                field="title",
-            )
     except DomainError as exc:
-        _alert(uow, now, actor, "rule.failed", rec, {"event_id": event_id, "reason": str(exc)})
-        return Outcome(rec.rule.name, "failed", detail=str(exc))
+        return _failed_firing(
+            rec, f"work:{source.id}:{event.external_id}", exc, uow, now, actor, event_id
+        )
+    if not names:
+        missing = MissingData(
+            f"contract {contract.name!r} has no milestone named "
+            f"{event.fields.get('title')!r}; milestones: "
+            f"{', '.join(m.name for m in contract.milestones)}",
+            field="title",
+        )
+        return _failed_firing(
+            rec, f"work:{source.id}:{event.external_id}", missing, uow, now, actor, event_id
+        )
     states = uow.milestones.states(contract.id or 0)
-    todo = sorted(n for n in names if states.get(n, (None, None))[1] is None)
+    todo = [n for n in names if states.get(n, (None, None))[1] is None]  # contract order
     return fire(
         rec,
         f"contract:{contract.id}:milestones",
-        "+".join(todo)[:64] or "none",
+        "+".join(sorted(todo))[:64] or "none",
         lambda: plan_milestones(contract, todo, {source.id}, uow=uow),
         uow=uow,
         now=now,
         actor=actor,
         event_id=event_id,
     )
+
+
+def _failed_firing(
+    rec: RuleRecord,
+    subject: str,
+    exc: DomainError,
+    uow: UnitOfWork,
+    now: datetime,
+    actor: str,
+    event_id: int,
+) -> Outcome:
+    """Record a firing that could not even find what to bill (claimed, then failed), so it
+    shows beside the others and is retried when the event is replayed."""
+
+    def build() -> Plan | None:
+        raise exc
+
+    return fire(rec, subject, "once", build, uow=uow, now=now, actor=actor, event_id=event_id)
 
 
 def _bill_time(

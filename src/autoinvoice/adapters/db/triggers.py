@@ -467,6 +467,19 @@ class SqlRuleFirings(_Repo):
         ).first()
         return None if row is None else int(row[0])
 
+    def resolve(self, rule_id: int, event_id: int, keep: int) -> None:
+        c = t.rule_firings.c
+        self.conn.execute(
+            update(t.rule_firings)
+            .where(
+                c.rule_id == rule_id,
+                c.event_id == event_id,
+                c.outcome == "failed",
+                c.id != keep,
+            )
+            .values(outcome="resolved")
+        )
+
     def settle(self, firing_id: int, outcome: str, **values: Any) -> None:
         self.conn.execute(
             update(t.rule_firings)
