@@ -224,6 +224,12 @@ def test_the_openapi_document_describes_the_api_only(client: TestClient) -> None
         "/api/v1/invoices/{invoice_id}/void",
         "/api/v1/invoices/{invoice_id}/payments",
         "/api/v1/clients",
+        "/api/v1/sources",
+        "/api/v1/sources/{name}/links",
+        "/api/v1/sources/{name}/requests",
+        "/api/v1/rules",
+        "/api/v1/rules/{name}/history",
+        "/api/v1/rules/firings",
     }
     assert "Problem" in doc["components"]["schemas"]
     amount = doc["components"]["schemas"]["PaymentIn"]["properties"]["amount"]

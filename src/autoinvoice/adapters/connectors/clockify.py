@@ -30,6 +30,31 @@ moves back when an entry is shortened and is null in deletions), so ``version`` 
 ObjectIds whose first 4 bytes are the creation second — falling back to
 ``timeInterval.start``. Every event of one entry therefore carries the same stamp: none is
 ever taken for stale, and they apply in arrival order.
+
+Polling (:class:`ClockifyPoller`, ``POLLER``) — documents followed:
+
+* https://clockify.me/developers-api (API v1, base ``https://api.clockify.me/api/v1``):
+  every request carries ``X-Api-Key: <key>`` (else "Full authentication is required …");
+  list endpoints take ``page`` (from 1) and ``page-size`` (default 50).
+* "Get time entries for a user on workspace", ``GET /v1/workspaces/{workspaceId}/user/
+  {userId}/time-entries`` (parameter text as in the official docs, quoted by the typed
+  clients ``clockify-ts`` / ``clockify`` R package): ``start`` — "only time entries that
+  started after the specified datetime will be returned. Datetime must be in ISO-8601 format
+  … You send time based on your timezone (from Profile Settings), and get results in UTC";
+  ``hydrated`` — "project, task and tags will be returned in full and not just their ids
+  … projectId, taskId and tagIds will be changed to project, task and tags". The answer is a
+  JSON array of time-entry DTOs (the webhook body's shape).
+
+Clockify offers no "modified since" filter and the DTO has no modification time, so the
+poll re-reads a window: from the cursor (the latest ``timeInterval.start`` of a finished
+entry, held back to the start of any entry still running) less ``options.lookback_days``
+(default 7; at least the 14 h of the profile-time-zone quirk above). An entry edited within
+that window comes back with new content and so a new ``dedupe_key`` (``clockify:poll:`` +
+digest of id, interval, description, billable, project, task); one re-read unchanged has the
+same key and is skipped. Edits to entries started before the window, and deletions, are
+not seen by polling (the webhooks carry them). ``version`` stays None as for webhooks.
+Paging: ``page-size`` 200, a page shorter than that is the last (Clockify documents no
+total; a ``Last-Page`` header is not relied on).
 """
 
 from __future__ import annotations
@@ -46,12 +71,25 @@ from ...domain.events import TIME_DELETED, TIME_LOGGED, Event, Subject
 from ...services.connectors import (
     Handshake,
     InboundRequest,
+    PollResult,
     SignatureRejected,
     SourceConfig,
     SourceSecrets,
+    VendorRefused,
     Verified,
 )
-from .base import digest, from_iso, load_json, mapped_fields, need, pick, require_header, same
+from .base import (
+    api_client,
+    digest,
+    from_iso,
+    get_json,
+    load_json,
+    mapped_fields,
+    need,
+    pick,
+    require_header,
+    same,
+)
 
 EVENT_TYPES = {
     "NEW_TIME_ENTRY": TIME_LOGGED,
@@ -64,6 +102,11 @@ _DURATION = re.compile(
     r"P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?"
 )
 _OBJECT_ID = re.compile(r"[0-9a-f]{24}")
+API_BASE = "https://api.clockify.me/api"
+PAGE_SIZE = 200
+MAX_PAGES = 500
+FIRST_POLL_DAYS = 30
+LOOKBACK_DAYS = 7
 
 
 class ClockifyConnector:
@@ -133,7 +176,8 @@ def _fields(entry: Mapping[str, Any], start: datetime, config: SourceConfig) -> 
         "description": description,
         "task": pick(entry, "task.name") or description,
         "billable": bool(entry.get("billable", False)),
-        "project_ref": pick(entry, "projectId") or None,
+        # a hydrated API answer has project{id, name …} instead of projectId
+        "project_ref": pick(entry, "projectId") or pick(entry, "project.id") or None,
         "project_name": pick(entry, "project.name"),
         "client_ref": pick(entry, "project.clientId") or None,
         "client_name": pick(entry, "project.clientName") or None,
@@ -144,17 +188,19 @@ def _fields(entry: Mapping[str, Any], start: datetime, config: SourceConfig) -> 
     }
 
 
-def _seconds(entry: Mapping[str, Any], start: datetime, end: Any, duration: Any) -> Decimal:
+def _seconds(
+    entry: Mapping[str, Any], start: datetime, end: Any, duration: Any, where: str = "body"
+) -> Decimal:
     if duration is None:  # not seen in practice; derive it from the interval
-        delta = from_iso(end, field="body.timeInterval.end") - start
+        delta = from_iso(end, field=f"{where}.timeInterval.end") - start
         if delta < timedelta(0):
-            raise InvalidValue("the entry ends before it starts", field="body.timeInterval.end")
+            raise InvalidValue("the entry ends before it starts", field=f"{where}.timeInterval.end")
         return Decimal(delta.days * 86400 + delta.seconds) + Decimal(delta.microseconds) / 10**6
     match = _DURATION.fullmatch(str(duration))
     if match is None or not any(match.groupdict().values()):
         raise InvalidValue(
             f"{duration!r} is not an ISO 8601 duration like PT1H30M",
-            field="body.timeInterval.duration",
+            field=f"{where}.timeInterval.duration",
         )
     parts = {k: Decimal(v or 0) for k, v in match.groupdict().items()}
     return parts["d"] * 86400 + parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
@@ -187,6 +233,127 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
-CONNECTOR = ClockifyConnector()
+def entry_event(entry: Mapping[str, Any], config: SourceConfig, *, where: str) -> Event | None:
+    """One time entry read over the API → ``time_entry.logged`` (pure); None while running."""
+    entry_id = str(need(entry, "id", where=where))
+    start_raw = need(entry, "timeInterval.start", where=where)
+    start = from_iso(start_raw, field=f"{where}.timeInterval.start")
+    end = pick(entry, "timeInterval.end")
+    duration = pick(entry, "timeInterval.duration")
+    if end is None:
+        return None
+    fields = _fields(entry, start, config)
+    fields["hours"] = _hours(_seconds(entry, start, end, duration, where))
+    state = (
+        entry_id,
+        start.isoformat(),
+        end,
+        duration,
+        fields["description"],
+        fields["billable"],
+        fields["project_ref"],
+        pick(entry, "taskId") or pick(entry, "task.id"),
+    )
+    return Event(
+        type=TIME_LOGGED,
+        subject=Subject.TIME_ENTRY,
+        external_id=entry_id,
+        occurred_at=_created(entry_id) or start,
+        dedupe_key="clockify:poll:" + digest(*state),
+        fields={**fields, **mapped_fields(entry, config)},
+        raw=dict(entry),
+        version=None,
+    )
 
-__all__ = ["CONNECTOR", "EVENT_TYPES", "ClockifyConnector"]
+
+def page_events(
+    body: Any, config: SourceConfig, *, where: str = "body"
+) -> tuple[list[Event], datetime | None, datetime | None]:
+    """A page's events, the latest start of a finished entry, the earliest of a running one."""
+    if not isinstance(body, list):
+        raise InvalidValue(f"{where} is not a JSON array of time entries", field=where)
+    events: list[Event] = []
+    finished: datetime | None = None
+    running: datetime | None = None
+    for i, entry in enumerate(body):
+        at = f"{where}.{i}"
+        if not isinstance(entry, Mapping):
+            raise InvalidValue(f"{at} is not an object", field=at)
+        event = entry_event(entry, config, where=at)
+        start_raw = need(entry, "timeInterval.start", where=at)
+        start = from_iso(start_raw, field=f"{at}.timeInterval.start")
+        if event is None:
+            running = start if running is None or start < running else running
+        else:
+            events.append(event)
+            finished = start if finished is None or start > finished else finished
+    return events, finished, running
+
+
+def _utc(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _lookback(config: SourceConfig) -> timedelta:
+    value = config.options.get("lookback_days", LOOKBACK_DAYS)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise InvalidValue(
+            f"{value!r} is not a number of days", field="config.options.lookback_days"
+        )
+    return timedelta(days=value)
+
+
+class ClockifyPoller:
+    kind = "clockify"
+
+    def poll(
+        self, secrets: SourceSecrets, config: SourceConfig, cursor: str | None, *, now: datetime
+    ) -> PollResult:
+        if not secrets.api_token:
+            raise VendorRefused("this Clockify source has no API key configured")
+        workspace, user = config.options.get("workspace_id"), config.options.get("user_id")
+        if not workspace or not user:
+            raise VendorRefused("this Clockify source needs workspace_id and user_id options")
+        if cursor:
+            start = from_iso(cursor, field="cursor") - _lookback(config)
+        elif config.options.get("since"):
+            text = str(config.options["since"])
+            start = from_iso(
+                text + "T00:00:00Z" if len(text) == 10 else text, field="options.since"
+            )
+        else:
+            start = now - timedelta(days=FIRST_POLL_DAYS)
+        path = f"/v1/workspaces/{workspace}/user/{user}/time-entries"
+        query = {"start": _utc(start), "page-size": PAGE_SIZE, "hydrated": "true"}
+        events: list[Event] = []
+        finished = [from_iso(cursor, field="cursor")] if cursor else []
+        running: list[datetime] = []
+        with api_client(config, API_BASE, {"X-Api-Key": secrets.api_token}) as client:
+            for page in range(1, MAX_PAGES + 1):
+                body = get_json(client, path, **query, page=page)
+                found, latest, earliest = page_events(body, config, where=f"page{page}")
+                events.extend(found)
+                finished.extend([latest] if latest else [])
+                running.extend([earliest] if earliest else [])
+                if len(body) < PAGE_SIZE:
+                    break
+            else:
+                raise VendorRefused(f"Clockify still had entries after {MAX_PAGES} pages")
+        newest = max(finished) if finished else None
+        if running:  # keep a running entry inside the next window: its end is still to come
+            newest = min([newest, *running]) if newest else min(running)
+        return PollResult(events=events, cursor=_utc(newest) if newest else None)
+
+
+CONNECTOR = ClockifyConnector()
+POLLER = ClockifyPoller()
+
+__all__ = [
+    "CONNECTOR",
+    "EVENT_TYPES",
+    "POLLER",
+    "ClockifyConnector",
+    "ClockifyPoller",
+    "entry_event",
+    "page_events",
+]

@@ -28,24 +28,54 @@ Mapping (``project_ref`` = ``repository.full_name``):
 
 ``version`` is the subject's ``updated_at`` (falling back to ``closed_at``); GitHub sends no
 event time of its own.
+
+Polling (:class:`GitHubPoller`, ``POLLER``) — closed milestones of ``options.repository``:
+
+* https://docs.github.com/en/rest/issues/milestones ("List milestones"):
+  ``GET /repos/{owner}/{repo}/milestones`` with ``state`` open|closed|all, ``sort``
+  "Either due_on or completeness", ``direction``, ``per_page`` (max 100), ``page``; header
+  ``accept: application/vnd.github+json`` recommended; fine-grained tokens need "Issues" or
+  "Pull requests" read permission. There is **no** sort by update time, so the poll reads
+  every page of closed milestones and keeps those with ``updated_at`` at or after the start
+  (it cannot stop early at the cursor).
+* https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api : a
+  paginated answer carries a ``link`` header with ``rel="next"``; it is omitted when all
+  results fit one page. We ask for page N+1 while the page was full and (when a ``link``
+  header is present) it names a next page.
+* Requests carry ``Authorization: Bearer <token>`` and ``X-GitHub-Api-Version: 2022-11-28``.
+
+Each closed milestone becomes the ``work.completed`` event the ``milestone``/``closed``
+webhook gives (same fields; ``field_map`` read from ``{"milestone": …, "repository":
+{full_name, name}}`` as from a webhook body); ``dedupe_key`` =
+``github:poll:milestone:{id}:{updated_at}``, ``version`` = ``updated_at``. The cursor is the
+greatest ``updated_at`` seen. Reopened milestones are not polled (state=closed); the
+webhook reports them.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import httpx
 
 from ...domain.errors import InvalidValue
 from ...domain.events import WORK_CHANGED, WORK_COMPLETED, WORK_REOPENED, Event, Subject
 from ...services.connectors import (
     Handshake,
     InboundRequest,
+    PollResult,
     SourceConfig,
     SourceSecrets,
+    VendorRefused,
+    VendorUnavailable,
     Verified,
 )
 from .base import (
+    api_client,
     check_sha256_header,
     digest,
     from_iso,
@@ -59,6 +89,13 @@ from .base import (
 _MILESTONE_TYPES = {"closed": WORK_COMPLETED, "opened": WORK_REOPENED}
 _MILESTONE_CHANGES = frozenset({"created", "edited"})
 _ISSUE_SKIPPED = frozenset({"deleted", "transferred"})
+API_BASE = "https://api.github.com"
+API_VERSION = "2022-11-28"
+PER_PAGE = 100
+MAX_PAGES = 100
+FIRST_POLL_DAYS = 30
+_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+_NEXT = re.compile(r'<[^>]*>\s*;\s*rel="?next"?')
 
 
 class GitHubConnector:
@@ -182,6 +219,99 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
-CONNECTOR = GitHubConnector()
+def milestone_event(
+    milestone: Mapping[str, Any], repository: str, config: SourceConfig, *, where: str
+) -> Event:
+    """A closed milestone read over the API → the ``work.completed`` its webhook gives."""
+    if not isinstance(milestone, Mapping):
+        raise InvalidValue(f"{where} is not an object", field=where)
+    milestone_id = need(milestone, "id", where=where)
+    updated = need(milestone, "updated_at", where=where)
+    from_iso(updated, field=f"{where}.updated_at")
+    need(milestone, "title", where=where)
+    need(milestone, "number", where=where)
+    envelope = {
+        "action": "closed",
+        "milestone": milestone,
+        "repository": {"full_name": repository, "name": repository.split("/", 1)[1]},
+    }
+    [event] = _milestone(envelope, "closed", repository, None, config)
+    return replace(
+        event,
+        dedupe_key=f"github:poll:milestone:{milestone_id}:{updated}",
+        raw=dict(milestone),
+    )
 
-__all__ = ["CONNECTOR", "GitHubConnector"]
+
+def _get_page(client: httpx.Client, path: str, params: dict[str, Any]) -> tuple[Any, str]:
+    """GET one page: its JSON and its ``link`` header. Errors as ``base.get_json``."""
+    try:
+        resp = client.get(path, params=params)
+    except httpx.HTTPError as exc:
+        raise VendorUnavailable(f"{client.base_url.host}: {type(exc).__name__}") from None
+    if resp.status_code == 429 or resp.status_code >= 500:
+        raise VendorUnavailable(f"GET {path} answered {resp.status_code}")
+    if resp.status_code >= 400:
+        raise VendorRefused(f"GET {path} answered {resp.status_code}: {resp.text[:200]}")
+    try:
+        return resp.json(), resp.headers.get("link", "")
+    except ValueError:
+        raise VendorRefused(f"GET {path} did not answer JSON") from None
+
+
+def _utc(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _start(config: SourceConfig, cursor: str | None, now: datetime) -> datetime:
+    if cursor:
+        return from_iso(cursor, field="cursor")
+    start = config.options.get("since")
+    if start:
+        text = str(start)
+        return from_iso(text + "T00:00:00Z" if len(text) == 10 else text, field="options.since")
+    return now - timedelta(days=FIRST_POLL_DAYS)
+
+
+class GitHubPoller:
+    kind = "github"
+
+    def poll(
+        self, secrets: SourceSecrets, config: SourceConfig, cursor: str | None, *, now: datetime
+    ) -> PollResult:
+        if not secrets.api_token:
+            raise VendorRefused("this GitHub source has no API token configured")
+        repository = str(config.options.get("repository") or "")
+        if not _REPOSITORY.fullmatch(repository):
+            raise VendorRefused("this GitHub source needs a repository option like owner/name")
+        start = _start(config, cursor, now)
+        headers = {
+            "Authorization": f"Bearer {secrets.api_token}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+        }
+        path = f"/repos/{repository}/milestones"
+        events: list[Event] = []
+        stamps = [start] if cursor else []
+        with api_client(config, API_BASE, headers) as client:
+            for page in range(1, MAX_PAGES + 1):
+                params = {"state": "closed", "per_page": PER_PAGE, "page": page}
+                body, link = _get_page(client, path, params)
+                if not isinstance(body, list):
+                    raise InvalidValue(f"page{page} is not a JSON array", field=f"page{page}")
+                for i, milestone in enumerate(body):
+                    event = milestone_event(milestone, repository, config, where=f"page{page}.{i}")
+                    if event.stamp >= start:
+                        events.append(event)
+                        stamps.append(event.stamp)
+                if len(body) < PER_PAGE or (link and not _NEXT.search(link)):
+                    break
+            else:
+                raise VendorRefused(f"GitHub still had milestones after {MAX_PAGES} pages")
+        return PollResult(events=events, cursor=_utc(max(stamps)) if stamps else None)
+
+
+CONNECTOR = GitHubConnector()
+POLLER = GitHubPoller()
+
+__all__ = ["CONNECTOR", "POLLER", "GitHubConnector", "GitHubPoller", "milestone_event"]
