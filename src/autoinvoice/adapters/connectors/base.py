@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -131,6 +131,26 @@ def from_iso(value: Any, *, field: str) -> datetime:
     if dt.tzinfo is None:
         raise InvalidValue(f"{value!r} has no time zone", field=field)
     return dt.astimezone(UTC)
+
+
+FIRST_POLL_DAYS = 30
+
+
+def poll_start(config: SourceConfig, cursor: str | None, now: datetime) -> datetime:
+    """Where a poll starts: the cursor, else ``options.since`` (a date — from its start,
+    UTC — or an ISO 8601 instant), else ``FIRST_POLL_DAYS`` before ``now``."""
+    if cursor:
+        return from_iso(cursor, field="cursor")
+    start = config.options.get("since")
+    if start:
+        text = str(start)
+        return from_iso(text + "T00:00:00Z" if len(text) == 10 else text, field="options.since")
+    return now - timedelta(days=FIRST_POLL_DAYS)
+
+
+def utc_stamp(dt: datetime) -> str:
+    """``2026-11-20T09:00:00Z``: the cursor form every poller stores."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def digest(*parts: Any) -> str:

@@ -87,8 +87,10 @@ from .base import (
     mapped_fields,
     need,
     pick,
+    poll_start,
     require_header,
     same,
+    utc_stamp,
 )
 
 EVENT_TYPES = {
@@ -105,7 +107,6 @@ _OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 API_BASE = "https://api.clockify.me/api"
 PAGE_SIZE = 200
 MAX_PAGES = 500
-FIRST_POLL_DAYS = 30
 LOOKBACK_DAYS = 7
 
 
@@ -290,10 +291,6 @@ def page_events(
     return events, finished, running
 
 
-def _utc(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _lookback(config: SourceConfig) -> timedelta:
     value = config.options.get("lookback_days", LOOKBACK_DAYS)
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
@@ -314,17 +311,9 @@ class ClockifyPoller:
         workspace, user = config.options.get("workspace_id"), config.options.get("user_id")
         if not workspace or not user:
             raise VendorRefused("this Clockify source needs workspace_id and user_id options")
-        if cursor:
-            start = from_iso(cursor, field="cursor") - _lookback(config)
-        elif config.options.get("since"):
-            text = str(config.options["since"])
-            start = from_iso(
-                text + "T00:00:00Z" if len(text) == 10 else text, field="options.since"
-            )
-        else:
-            start = now - timedelta(days=FIRST_POLL_DAYS)
+        start = poll_start(config, cursor, now) - (_lookback(config) if cursor else timedelta(0))
         path = f"/v1/workspaces/{workspace}/user/{user}/time-entries"
-        query = {"start": _utc(start), "page-size": PAGE_SIZE, "hydrated": "true"}
+        query = {"start": utc_stamp(start), "page-size": PAGE_SIZE, "hydrated": "true"}
         events: list[Event] = []
         finished = [from_iso(cursor, field="cursor")] if cursor else []
         running: list[datetime] = []
@@ -342,7 +331,7 @@ class ClockifyPoller:
         newest = max(finished) if finished else None
         if running:  # keep a running entry inside the next window: its end is still to come
             newest = min([newest, *running]) if newest else min(running)
-        return PollResult(events=events, cursor=_utc(newest) if newest else None)
+        return PollResult(events=events, cursor=utc_stamp(newest) if newest else None)
 
 
 CONNECTOR = ClockifyConnector()

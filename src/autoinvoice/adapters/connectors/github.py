@@ -57,7 +57,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -83,7 +83,9 @@ from .base import (
     mapped_fields,
     need,
     pick,
+    poll_start,
     require_secret,
+    utc_stamp,
 )
 
 _MILESTONE_TYPES = {"closed": WORK_COMPLETED, "opened": WORK_REOPENED}
@@ -93,7 +95,6 @@ API_BASE = "https://api.github.com"
 API_VERSION = "2022-11-28"
 PER_PAGE = 100
 MAX_PAGES = 100
-FIRST_POLL_DAYS = 30
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _NEXT = re.compile(r'<[^>]*>\s*;\s*rel="?next"?')
 
@@ -259,20 +260,6 @@ def _get_page(client: httpx.Client, path: str, params: dict[str, Any]) -> tuple[
         raise VendorRefused(f"GET {path} did not answer JSON") from None
 
 
-def _utc(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _start(config: SourceConfig, cursor: str | None, now: datetime) -> datetime:
-    if cursor:
-        return from_iso(cursor, field="cursor")
-    start = config.options.get("since")
-    if start:
-        text = str(start)
-        return from_iso(text + "T00:00:00Z" if len(text) == 10 else text, field="options.since")
-    return now - timedelta(days=FIRST_POLL_DAYS)
-
-
 class GitHubPoller:
     kind = "github"
 
@@ -284,7 +271,7 @@ class GitHubPoller:
         repository = str(config.options.get("repository") or "")
         if not _REPOSITORY.fullmatch(repository):
             raise VendorRefused("this GitHub source needs a repository option like owner/name")
-        start = _start(config, cursor, now)
+        start = poll_start(config, cursor, now)
         headers = {
             "Authorization": f"Bearer {secrets.api_token}",
             "Accept": "application/vnd.github+json",
@@ -308,7 +295,7 @@ class GitHubPoller:
                     break
             else:
                 raise VendorRefused(f"GitHub still had milestones after {MAX_PAGES} pages")
-        return PollResult(events=events, cursor=_utc(max(stamps)) if stamps else None)
+        return PollResult(events=events, cursor=utc_stamp(max(stamps)) if stamps else None)
 
 
 CONNECTOR = GitHubConnector()

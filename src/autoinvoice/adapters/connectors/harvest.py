@@ -32,7 +32,7 @@ same second as the cursor is read again and recognised by its dedupe key
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,12 +42,11 @@ import httpx
 from ...domain.errors import InvalidValue
 from ...domain.events import TIME_LOGGED, Event, Subject
 from ...services.connectors import PollResult, SourceConfig, SourceSecrets, VendorRefused
-from .base import api_client, from_iso, get_json, mapped_fields, need, pick
+from .base import api_client, from_iso, get_json, mapped_fields, need, pick, poll_start
 
 DEFAULT_BASE = "https://api.harvestapp.com"
 PATH = "/v2/time_entries"
 PER_PAGE = 100
-FIRST_POLL_DAYS = 30
 MAX_PAGES = 1000  # 100 000 entries in one poll: beyond that something loops
 
 
@@ -162,7 +161,7 @@ class HarvestPoller:
         account = config.options.get("account_id")
         if not account:
             raise VendorRefused("this Harvest source has no account_id option configured")
-        since = self._since(config, cursor, now)
+        since = poll_start(config, cursor, now)
         headers = {
             "Authorization": f"Bearer {secrets.api_token}",
             "Harvest-Account-Id": str(account),
@@ -186,18 +185,6 @@ class HarvestPoller:
             else:
                 raise VendorRefused(f"Harvest still had a next page after {MAX_PAGES} pages")
         return PollResult(events=events, cursor=_iso(max(stamps)) if stamps else None)
-
-    @staticmethod
-    def _since(config: SourceConfig, cursor: str | None, now: datetime) -> datetime:
-        if cursor:
-            return from_iso(cursor, field="cursor")
-        start = config.options.get("since")
-        if start:
-            text = str(start)
-            if len(text) == 10:  # a plain date: from its start, UTC
-                text += "T00:00:00Z"
-            return from_iso(text, field="options.since")
-        return now - timedelta(days=FIRST_POLL_DAYS)
 
     @staticmethod
     def _next(

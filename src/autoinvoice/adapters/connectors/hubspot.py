@@ -53,7 +53,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import unquote
@@ -82,6 +82,7 @@ from .base import (
     mapped_fields,
     need,
     pick,
+    poll_start,
     require_secret,
     same,
 )
@@ -94,7 +95,6 @@ SEARCH_PATH = "/crm/v3/objects/deals/search"
 SEARCH_LIMIT = 100
 SEARCH_MAX_RESULTS = 10_000
 LAST_OFFSET = SEARCH_MAX_RESULTS - SEARCH_LIMIT
-FIRST_POLL_DAYS = 30
 
 # HubSpot's table of URL-encoded characters to decode before signing (v3).
 _DECODE = {
@@ -384,7 +384,7 @@ class HubSpotPoller:
     ) -> PollResult:
         if not secrets.api_token:
             raise VendorRefused("this source has no HubSpot private-app token configured")
-        since = self._since(config, cursor, now)
+        since = poll_start(config, cursor, now)
         found: list[Event] = []
         after = ""
         with api_client(config, API_BASE, {"Authorization": f"Bearer {secrets.api_token}"}) as c:
@@ -403,16 +403,6 @@ class HubSpotPoller:
         stamps = [e.stamp for e in events] + ([since] if cursor else [])
         newest = max(stamps).astimezone(UTC).isoformat().replace("+00:00", "Z") if stamps else None
         return PollResult(events=events, cursor=newest)
-
-    @staticmethod
-    def _since(config: SourceConfig, cursor: str | None, now: datetime) -> datetime:
-        if cursor:
-            return from_iso(cursor, field="cursor")
-        since = config.options.get("since")
-        if since:
-            text = str(since)
-            return from_iso(text + "T00:00:00Z" if len(text) == 10 else text, field="options.since")
-        return now - timedelta(days=FIRST_POLL_DAYS)
 
 
 CONNECTOR = HubSpotConnector()

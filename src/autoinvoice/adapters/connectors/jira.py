@@ -80,7 +80,9 @@ from .base import (
     mapped_fields,
     need,
     pick,
+    poll_start,
     require_secret,
+    utc_stamp,
 )
 
 DELIVERY_HEADER = "x-atlassian-webhook-identifier"
@@ -96,7 +98,6 @@ SEARCH_PATH = "/rest/api/3/search/jql"
 SEARCH_FIELDS = ("summary", "status", "labels", "project", "issuetype", "updated")
 MAX_RESULTS = 100
 MAX_PAGES = 500
-FIRST_POLL_DAYS = 30
 UNKNOWN_ZONE_MARGIN = timedelta(hours=14)
 
 
@@ -294,10 +295,6 @@ def search_event(issue: Any, config: SourceConfig, *, where: str) -> Event:
     )
 
 
-def _utc(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class JiraPoller:
     kind = "jira"
 
@@ -309,7 +306,7 @@ class JiraPoller:
         site = config.api_base or config.options.get("site")
         if not site:
             raise VendorRefused("this Jira source has no site option (https://…atlassian.net)")
-        start = self._start(config, cursor, now)
+        start = poll_start(config, cursor, now)
         extra = [p.split(".")[1] for p in config.field_map.values() if p.startswith("fields.")]
         params: dict[str, Any] = {
             "jql": search_jql(config, start),
@@ -337,17 +334,7 @@ class JiraPoller:
                 params["nextPageToken"] = token
             else:
                 raise VendorRefused(f"Jira still had a next page after {MAX_PAGES} pages")
-        return PollResult(events=events, cursor=_utc(max(stamps)) if stamps else None)
-
-    @staticmethod
-    def _start(config: SourceConfig, cursor: str | None, now: datetime) -> datetime:
-        if cursor:
-            return from_iso(cursor, field="cursor")
-        since = config.options.get("since")
-        if since:
-            text = str(since)
-            return from_iso(text + "T00:00:00Z" if len(text) == 10 else text, field="options.since")
-        return now - timedelta(days=FIRST_POLL_DAYS)
+        return PollResult(events=events, cursor=utc_stamp(max(stamps)) if stamps else None)
 
 
 CONNECTOR = JiraConnector()

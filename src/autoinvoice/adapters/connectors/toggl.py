@@ -59,7 +59,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -84,13 +84,14 @@ from .base import (
     mapped_fields,
     need,
     pick,
+    poll_start,
     require_secret,
+    utc_stamp,
 )
 
 _ACTIONS = {"created": TIME_LOGGED, "updated": TIME_LOGGED, "deleted": TIME_DELETED}
 API_BASE = "https://api.track.toggl.com"
 POLL_PATH = "/api/v9/me/time_entries"
-FIRST_POLL_DAYS = 30
 
 
 class TogglConnector:
@@ -264,22 +265,6 @@ def poll_events(
     return events, newest
 
 
-def _utc(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def poll_start(config: SourceConfig, cursor: str | None, now: datetime) -> datetime:
-    """Where a poll starts: the cursor, else ``options.since`` (a date or an ISO 8601
-    instant), else ``FIRST_POLL_DAYS`` before ``now``."""
-    if cursor:
-        return from_iso(cursor, field="cursor")
-    start = config.options.get("since")
-    if start:
-        text = str(start)
-        return from_iso(text + "T00:00:00Z" if len(text) == 10 else text, field="options.since")
-    return now - timedelta(days=FIRST_POLL_DAYS)
-
-
 class TogglPoller:
     kind = "toggl"
 
@@ -295,7 +280,7 @@ class TogglPoller:
             body = get_json(client, POLL_PATH, since=since, meta="true")
         events, newest = poll_events(body, config)
         stamps = [s for s in (newest, from_iso(cursor, field="cursor") if cursor else None) if s]
-        return PollResult(events=events, cursor=_utc(max(stamps)) if stamps else None)
+        return PollResult(events=events, cursor=utc_stamp(max(stamps)) if stamps else None)
 
 
 CONNECTOR = TogglConnector()
