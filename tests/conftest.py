@@ -12,6 +12,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -75,3 +76,11 @@ def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
     target = tmp_path / "autoinvoice.db"
     shutil.copy(sqlite_template, target)
     return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def world(database_url: str, tmp_path: Path) -> Iterator[Any]:
+    """A small installation for trigger end-to-end tests (see ``trigger_world``)."""
+    from trigger_world import make_world
+
+    yield from make_world(database_url, tmp_path)

@@ -214,24 +214,22 @@ def accepted(
 
 def store_requests(batch: Sequence[Accepted], *, uow: UnitOfWork) -> list[bool]:
     """Store verified requests and their processing jobs in one transaction (group commit
-    for the web intake). Returns, per request, whether it was new (False: a redelivery)."""
-    out = []
+    for the web intake), two round trips for the whole batch. Returns, per request, whether
+    it was new (False: a redelivery)."""
+    if not batch:
+        return []
+    now = max(a.received_at for a in batch)
     with uow:
-        for a in batch:
-            inbound_id = uow.inbound.add(
-                a.source_id, a.received_at, a.dedupe_key, a.headers, a.body
-            )
-            if inbound_id is not None:
-                uow.outbox.enqueue(
-                    PROCESS,
-                    {"inbound_id": inbound_id},
-                    f"{PROCESS}:{inbound_id}",
-                    a.received_at,
-                    a.received_at,
-                )
-            out.append(inbound_id is not None)
+        ids = uow.inbound.add_many(
+            [(a.source_id, a.received_at, a.dedupe_key, a.headers, a.body) for a in batch]
+        )
+        uow.outbox.enqueue_many(
+            [(PROCESS, {"inbound_id": i}, f"{PROCESS}:{i}") for i in ids if i is not None],
+            now,
+            now,
+        )
         uow.commit()
-    return out
+    return [i is not None for i in ids]
 
 
 def record_rejection(

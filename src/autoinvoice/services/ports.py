@@ -260,6 +260,13 @@ class Outbox(Protocol):
         change that causes it."""
         ...
 
+    def enqueue_many(
+        self, jobs: Sequence[tuple[str, dict[str, Any], str]], run_after: datetime, now: datetime
+    ) -> None:
+        """Enqueue (kind, payload, idempotency key) jobs in one round trip; existing keys
+        are left alone."""
+        ...
+
     def claim(
         self,
         worker: str,
@@ -440,6 +447,13 @@ class Inbound(Protocol):
         body: bytes,
     ) -> int | None:
         """Store a raw request; None if the same (source, dedupe key) was stored before."""
+        ...
+
+    def add_many(
+        self, rows: Sequence[tuple[int, datetime, str, dict[str, str], bytes]]
+    ) -> builtins.list[int | None]:
+        """Store many raw requests (source, received at, dedupe key, headers, body) in one
+        round trip; per row its new id, or None for a redelivery."""
         ...
 
     def get(self, inbound_id: int) -> InboundRecord: ...

@@ -21,6 +21,7 @@ from ...services.errors import NotFound
 from ...services.ports import Job, MessageRecord, SeriesRecord
 from . import tables as t
 from .upsert import insert_ignore as _insert_ignore
+from .upsert import insert_ignore_many
 
 # back-off doubles from 30 s to a cap of 1 h: 30 attempts span about a day, so an SMTP
 # outage of hours delays invoices instead of giving up on them
@@ -57,6 +58,33 @@ class SqlOutbox:
         )
         self.enqueued = self.enqueued or new
         return new
+
+    def enqueue_many(
+        self, jobs: Sequence[tuple[str, dict[str, Any], str]], run_after: datetime, now: datetime
+    ) -> None:
+        insert_ignore_many(
+            self.conn,
+            t.jobs,
+            ["idempotency_key"],
+            [
+                dict(
+                    kind=kind,
+                    payload=payload,
+                    idempotency_key=key,
+                    status="pending",
+                    attempts=0,
+                    max_attempts=MAX_ATTEMPTS,
+                    run_after=run_after,
+                    created_at=now,
+                    locked_by=None,
+                    locked_until=None,
+                    last_error=None,
+                    finished_at=None,
+                )
+                for kind, payload, key in jobs
+            ],
+        )
+        self.enqueued = self.enqueued or bool(jobs)
 
     def claim(
         self,

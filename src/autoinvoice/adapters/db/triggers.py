@@ -30,7 +30,7 @@ from ...services.ports import (
 )
 from . import tables as t
 from .repositories import _Repo
-from .upsert import insert_ignore
+from .upsert import insert_ignore, insert_ignore_many
 
 
 def _config_json(config: SourceConfig) -> dict[str, Any]:
@@ -195,6 +195,34 @@ class SqlInbound(_Repo):
             error=None,
             processed_at=None,
         )
+
+    def add_many(
+        self, rows: Sequence[tuple[int, datetime, str, dict[str, str], bytes]]
+    ) -> builtins.list[int | None]:
+        inserted = insert_ignore_many(
+            self.conn,
+            t.inbound_requests,
+            ["source_id", "dedupe_key"],
+            [
+                dict(
+                    source_id=source_id,
+                    received_at=received_at,
+                    dedupe_key=key,
+                    headers=headers,
+                    body=body,
+                    status="pending",
+                    error=None,
+                    processed_at=None,
+                )
+                for source_id, received_at, key, headers, body in rows
+            ],
+            returning=("id", "source_id", "dedupe_key"),
+        )
+        ids = {(r.source_id, r.dedupe_key): r.id for r in inserted}
+        out: builtins.list[int | None] = []
+        for source_id, _, key, _, _ in rows:  # a key twice in one batch: the first wins
+            out.append(ids.pop((source_id, key), None))
+        return out
 
     def get(self, inbound_id: int) -> InboundRecord:
         r = self.conn.execute(

@@ -29,3 +29,29 @@ def insert_ignore(
     with ``.values()`` for every row costs more than the round trip on the hot paths."""
     stmt = _insert_ignore_stmt(conn.dialect.name, table, tuple(index), returning or index[0])
     return conn.execute(stmt, values).scalar()
+
+
+@cache
+def _insert_ignore_many_stmt(
+    dialect: str, table: Any, index: tuple[str, ...], returning: tuple[str, ...]
+) -> Any:
+    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = ins(table).on_conflict_do_nothing(index_elements=list(index))
+    return stmt.returning(*(table.c[r] for r in returning)) if returning else stmt
+
+
+def insert_ignore_many(
+    conn: Connection,
+    table: Any,
+    index: list[str],
+    rows: list[dict[str, Any]],
+    returning: tuple[str, ...] = (),
+) -> list[Any]:
+    """Many rows in one round trip (SQLAlchemy's insertmanyvalues: one multi-row INSERT per
+    batch), skipping conflicts. Returns the ``returning`` columns of the rows inserted —
+    not in input order; include the index columns to match them up."""
+    if not rows:
+        return []
+    stmt = _insert_ignore_many_stmt(conn.dialect.name, table, tuple(index), returning)
+    result = conn.execute(stmt, rows)
+    return list(result.all()) if returning else []

@@ -136,10 +136,10 @@ def create_app(app: App) -> FastAPI:
     )
     web.add_middleware(SecurityHeaders)
     web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    web.include_router(webhooks.router(app))  # first: the hot path matches early
     routers = (health, login.router, admin.router, portal.router, api.router, api_triggers.router)
     for router in routers:
         web.include_router(router)
-    web.include_router(webhooks.router(app))
     errors.install(web, error_page)
     return web
 

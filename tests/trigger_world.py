@@ -34,7 +34,7 @@ from smtp_server import SmtpTestServer
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 BASE = "https://billing.example.com"
-CONNECTORS = Path(__file__).parents[2] / "contract" / "connectors"
+CONNECTORS = Path(__file__).parent / "contract" / "connectors"
 
 
 def payload(product: str, name: str) -> Any:
