@@ -135,8 +135,9 @@ def create_app(app: App) -> FastAPI:
         https_only=app.settings.base_url.startswith("https://"),
     )
     web.add_middleware(SecurityHeaders)
+    # outermost: webhook requests skip sessions, routing and page middleware
+    web.add_middleware(webhooks.WebhookIntake, intake=webhooks.Intake(app))
     web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    web.include_router(webhooks.router(app))  # first: the hot path matches early
     routers = (health, login.router, admin.router, portal.router, api.router, api_triggers.router)
     for router in routers:
         web.include_router(router)

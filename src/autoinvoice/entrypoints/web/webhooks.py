@@ -23,6 +23,7 @@ groups (group commit) — each request still waits for its own commit before it 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import queue
 import threading
@@ -31,8 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ...adapters.connectors import WEBHOOK_KINDS
 from ...bootstrap import App
@@ -52,7 +52,6 @@ from ...services.ingest import (
     store_requests,
 )
 from ...services.ports import SourceRecord
-from .errors import problem
 
 log = logging.getLogger(__name__)
 
@@ -162,39 +161,73 @@ class SourceDirectory:
         self._loaded = 0.0
 
 
-def router(app: App) -> APIRouter:
-    r = APIRouter(include_in_schema=False)
-    writer = IntakeWriter(lambda batch: store_requests(batch, uow=app.uow()))
-    directory = SourceDirectory(app)
-    base = app.settings.base_url.rstrip("/")
+_PROBLEM_TYPE = "urn:autoinvoice:problem:"
 
-    async def receive(kind: str, request: Request, token: str | None) -> Response:
+
+def _problem(status: int, code: str, detail: str) -> Reply:
+    body = {
+        "type": _PROBLEM_TYPE + code,
+        "title": code.replace("_", " ").capitalize(),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    return Reply(status, json.dumps(body).encode(), "application/problem+json")
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+    media_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+_ACCEPTED = Reply(200, b'{"status":"accepted"}')
+_DUPLICATE = Reply(200, b'{"status":"duplicate"}')
+
+
+class Intake:
+    """The intake itself, independent of the ASGI plumbing: a request in, a reply out."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.writer = IntakeWriter(lambda batch: store_requests(batch, uow=app.uow()))
+        self.directory = SourceDirectory(app)
+        self.base = app.settings.base_url.rstrip("/")
+
+    async def handle(
+        self,
+        kind: str,
+        token: str | None,
+        path: str,
+        query: str,
+        headers: dict[str, str],
+        body: bytes,
+        remote: str | None,
+    ) -> Reply:
         if kind not in WEBHOOK_KINDS:
-            return problem(404, "not_found", f"no webhook intake for {kind!r}")
-        body = await request.body()
-        remote = request.client.host if request.client else None
+            return _problem(404, "not_found", f"no webhook intake for {kind!r}")
         if len(body) > MAX_BODY:
-            return problem(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
-        query = request.url.query
+            return _problem(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
+        app = self.app
         inbound = InboundRequest(
-            method=request.method,
-            url=f"{base}{request.url.path}" + (f"?{query}" if query else ""),
-            headers={k.lower(): v for k, v in request.headers.items()},
+            method="POST",
+            url=f"{self.base}{path}" + (f"?{query}" if query else ""),
+            headers=headers,
             body=body,
             received_at=app.clock.now(),
         )
         if kind in TOKEN_ONLY and token is None:
-            return await _reject(
-                kind,
-                None,
-                "this product must post to its source's URL "
-                "with the token (/webhooks/{kind}/{token})",
-                body,
-                remote,
+            reason = "this product must post to its source's URL with the token"
+            return await self._reject(
+                kind, None, reason + " (/webhooks/{kind}/{token})", inbound, remote
             )
-        candidates = directory.find(kind, token)
+        candidates = self.directory.find(kind, token)
         if not candidates:
-            return await _reject(kind, None, f"no {kind} source matches this URL", body, remote)
+            return await self._reject(
+                kind, None, f"no {kind} source matches this URL", inbound, remote
+            )
         connector = app.connector_for(kind)
         reason = "no source accepted the request"
         for entry in candidates:
@@ -204,87 +237,127 @@ def router(app: App) -> APIRouter:
                 reason = str(exc)
                 continue
             if isinstance(verdict, Handshake):
-                return await _handshake(entry.source, verdict, token, body, remote)
+                return await self._handshake(entry.source, verdict, token, inbound, remote)
             assert isinstance(verdict, Verified)
             item = accepted(
-                entry.source.id,
-                verdict.delivery_id,
-                dict(inbound.headers),
-                body,
-                inbound.received_at,
+                entry.source.id, verdict.delivery_id, headers, body, inbound.received_at
             )
             try:
-                new = await writer.submit(item)
+                new = await self.writer.submit(item)
             except Exception:
-                return problem(503, "unavailable", "the request could not be stored; retry")
-            return JSONResponse({"status": "accepted" if new else "duplicate"})
+                return _problem(503, "unavailable", "the request could not be stored; retry")
+            return _ACCEPTED if new else _DUPLICATE
         source_id = candidates[0].source.id if len(candidates) == 1 else None
-        return await _reject(kind, source_id, reason, body, remote)
+        return await self._reject(kind, source_id, reason, inbound, remote)
 
     async def _reject(
-        kind: str, source_id: int | None, reason: str, body: bytes, remote: str | None
-    ) -> Response:
+        self,
+        kind: str,
+        source_id: int | None,
+        reason: str,
+        inbound: InboundRequest,
+        remote: str | None,
+    ) -> Reply:
         await asyncio.to_thread(
             record_rejection,
             kind,
             source_id,
             reason,
-            body,
+            inbound.body,
             remote,
-            uow=app.uow(),
-            clock=app.clock,
+            uow=self.app.uow(),
+            clock=self.app.clock,
         )
-        return problem(401, "signature_rejected", reason)
+        return _problem(401, "signature_rejected", reason)
 
     async def _handshake(
+        self,
         source: SourceRecord,
         verdict: Handshake,
         token: str | None,
-        body: bytes,
+        inbound: InboundRequest,
         remote: str | None,
-    ) -> Response:
+    ) -> Reply:
         if verdict.new_signing_secret is not None:
             if token is None:
-                return await _reject(
-                    source.kind,
-                    source.id,
-                    "a handshake must use the source's URL with its token",
-                    body,
-                    remote,
-                )
+                reason = "a handshake must use the source's URL with its token"
+                return await self._reject(source.kind, source.id, reason, inbound, remote)
             ok = await asyncio.to_thread(
                 accept_handshake_secret,
                 source.id,
                 verdict.new_signing_secret,
-                uow=app.uow(),
-                clock=app.clock,
-                box=app.box,
+                uow=self.app.uow(),
+                clock=self.app.clock,
+                box=self.app.box,
             )
             if not ok:
-                return await _reject(
-                    source.kind,
-                    source.id,
-                    "handshake refused: this source has a signing secret already",
-                    body,
-                    remote,
-                )
-            directory.invalidate()
-        return Response(
-            verdict.body,
-            status_code=verdict.status,
-            headers=dict(verdict.headers),
-            media_type=verdict.media_type,
+                reason = "handshake refused: this source has a signing secret already"
+                return await self._reject(source.kind, source.id, reason, inbound, remote)
+            self.directory.invalidate()
+        return Reply(
+            verdict.status, verdict.body, verdict.media_type, tuple(verdict.headers.items())
         )
 
-    @r.post("/webhooks/{kind}")
-    async def webhook(kind: str, request: Request) -> Response:
-        return await receive(kind, request, None)
 
-    @r.post("/webhooks/{kind}/{token}")
-    async def webhook_token(kind: str, token: str, request: Request) -> Response:
-        return await receive(kind, request, token)
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole body, or None once it grows past MAX_BODY (the rest is drained)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size <= MAX_BODY:
+            chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks) if size <= MAX_BODY else None
 
-    return r
+
+class WebhookIntake:
+    """ASGI middleware, outermost: ``POST /webhooks/{kind}[/{token}]`` is answered here,
+    before sessions, routing and page middleware (none of which a vendor's request needs);
+    everything else passes on to the app."""
+
+    def __init__(self, asgi: ASGIApp, intake: Intake) -> None:
+        self.asgi = asgi
+        self.intake = intake
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith("/webhooks/"):
+            await self.asgi(scope, receive, send)
+            return
+        parts = path[len("/webhooks/") :].split("/")
+        if scope["method"] != "POST":
+            reply = _problem(405, "method_not_allowed", "webhooks are POSTed")
+        elif not 1 <= len(parts) <= 2 or not all(parts):
+            reply = _problem(404, "not_found", "webhooks go to /webhooks/{kind}/{token}")
+        else:
+            body = await _read_body(receive)
+            if body is None:
+                reply = _problem(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
+            else:
+                headers = {
+                    k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
+                }
+                client = scope.get("client")
+                reply = await self.intake.handle(
+                    parts[0],
+                    parts[1] if len(parts) == 2 else None,
+                    path,
+                    scope.get("query_string", b"").decode("latin-1"),
+                    headers,
+                    body,
+                    client[0] if client else None,
+                )
+        raw = [
+            (b"content-type", reply.media_type.encode()),
+            (b"content-length", str(len(reply.body)).encode()),
+            (b"x-content-type-options", b"nosniff"),
+        ]
+        raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
+        await send({"type": "http.response.start", "status": reply.status, "headers": raw})
+        await send({"type": "http.response.body", "body": reply.body})
 
 
-__all__ = ["IntakeWriter", "SourceDirectory", "router"]
+__all__ = ["Intake", "IntakeWriter", "SourceDirectory", "WebhookIntake"]
