@@ -114,6 +114,13 @@ class Event:
             raise InvalidValue("the event has no dedupe key", field="dedupe_key")
 
     @property
+    def moves_state(self) -> bool:
+        """Won, lost, completed, reopened, logged, deleted: a state the subject is in, which a
+        late, older event must not undo. ``*.changed`` events are only news about a subject
+        (an amount edited, a comment): they neither undo a transition nor are undone."""
+        return self.type not in (DEAL_CHANGED, WORK_CHANGED)
+
+    @property
     def stamp(self) -> datetime:
         """The ordering stamp of the subject's state (``version`` or ``occurred_at``)."""
         return self.version or self.occurred_at

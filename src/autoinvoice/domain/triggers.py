@@ -27,8 +27,12 @@ The YAML/JSON shape, as :func:`parse_rule` reads it::
     schedule: {rrule: "FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=7", timezone: Europe/Berlin,
                start: "2026-01-01T07:00"}
     applies_to: {model: time_and_materials}        # or {contracts: [3, 4]}
-    requires_milestone: Design                     # optional guard
     build: time
+
+    name: design-phase-on-date
+    schedule: {rrule: "FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=1;COUNT=1", start: "2027-03-01"}
+    requires_milestone: Design                     # waits (and alerts) until it is done
+    build: milestones
 
     name: forty-hours
     threshold: {hours: 40, per: contract}           # or {amount: "5000", per: client}
@@ -112,7 +116,8 @@ class Condition:
         actual = fields[self.field]
         if self.op == "contains":
             items = actual if isinstance(actual, list | tuple) else [actual]
-            return _norm(self.value) in {_norm(i) for i in items} or (
+            hashable = [i for i in items if not isinstance(i, dict | list)]
+            return _norm(self.value) in {_norm(i) for i in hashable} or (
                 isinstance(actual, str) and str(self.value).casefold() in actual.casefold()
             )
         if self.op in ("in", "not_in"):
@@ -186,6 +191,12 @@ def _enum(cls: Any, value: Any, where: str) -> Any:
     except ValueError:
         allowed = ", ".join(m.value for m in cls)
         raise InvalidValue(f"{value!r} is not one of: {allowed}", field=where) from None
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):  # "false" is a string, and bool("false") is True
+        raise InvalidValue(f"{value!r} is not true or false", field=where)
+    return value
 
 
 def _decimal(value: Any, where: str) -> Decimal:
@@ -271,8 +282,8 @@ def parse_rule(raw: Any, where: str = "rule") -> TriggerRule:
         "name": name.strip(),
         "build": _enum(Build, raw["build"], f"{where}.build"),
         "action": _enum(Action, raw.get("action", "issue"), f"{where}.action"),
-        "shadow": bool(raw.get("shadow", False)),
-        "enabled": bool(raw.get("enabled", True)),
+        "shadow": _bool(raw.get("shadow", False), f"{where}.shadow"),
+        "enabled": _bool(raw.get("enabled", True), f"{where}.enabled"),
         "description": str(raw.get("description", "")),
         "raw": dict(raw),
     }
@@ -299,6 +310,11 @@ def parse_rule(raw: Any, where: str = "rule") -> TriggerRule:
                 "build must be time or milestones (retainers bill on their contract's own "
                 "schedule)",
                 field=f"{where}.build",
+            )
+        if common.get("requires_milestone") and common["build"] is not Build.MILESTONES:
+            raise InvalidValue(
+                "requires_milestone guards a schedule that bills milestones (build: milestones)",
+                field=f"{where}.requires_milestone",
             )
         return TriggerRule(
             kind=RuleKind.SCHEDULE,

@@ -182,6 +182,7 @@ def run_simulation(
                             problems.append(
                                 {"rule": o.rule, "outcome": o.outcome, "detail": o.detail or ""}
                             )
+                    uow.sources.succeeded(src.id, clock.now(), event=True)
                 except DomainError as exc:
                     problems.append(
                         {"rule": f"event {i + 1}", "outcome": "error", "detail": str(exc)}

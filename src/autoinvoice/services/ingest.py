@@ -21,6 +21,7 @@ import secrets as secrets_mod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..domain.contracts import BillingModel, TimeEntry
@@ -48,10 +49,17 @@ from .triggering import Mapped, Outcome, check_thresholds, milestone_names, rule
 log = logging.getLogger(__name__)
 
 PROCESS = "process_inbound"
+HOURS_SCALE = Decimal("0.000001")
 POLL = "poll_source"
 SECRET_FIELDS = ("signing_secret", "api_token", "basic_user", "basic_password")
 # never stored with a raw request: they are credentials, not evidence
-SECRET_HEADERS = frozenset({"authorization", "cookie", "clockify-signature", "x-hook-secret"})
+SECRET_HEADERS = frozenset({"clockify-signature", "x-hook-secret"})
+SECRET_HEADER_WORDS = ("auth", "cookie", "secret", "token", "api-key", "apikey", "password")
+
+
+def _is_secret_header(name: str) -> bool:
+    n = name.lower()
+    return n in SECRET_HEADERS or any(w in n for w in SECRET_HEADER_WORDS)
 
 
 # -- sources --------------------------------------------------------------------------------
@@ -170,6 +178,9 @@ def link_ref(
             raise InvalidValue("name a client or a contract to link to", field="client")
         uow.clients.get(client_id)
         link_id = uow.links.add(src.id, ref_type, external_ref, client_id, contract_id)
+        # what arrived before the link (polled or imported events too) is applied now
+        for event in uow.events.unfinished(src.id):
+            apply_event(event, src, None, uow=uow, now=clock.now(), actor=actor)
         uow.audit.record(
             at=clock.now(),
             actor=actor,
@@ -208,7 +219,7 @@ def accepted(
     received_at: datetime,
 ) -> Accepted:
     key = f"d:{delivery_id}" if delivery_id else f"b:{hashlib.sha256(body).hexdigest()}"
-    kept = {k: v for k, v in headers.items() if k.lower() not in SECRET_HEADERS}
+    kept = {k: v for k, v in headers.items() if not _is_secret_header(k)}
     return Accepted(source_id, key[:200], kept, body, received_at)
 
 
@@ -428,11 +439,15 @@ def _time_entry(event: Event, source: SourceRecord) -> TimeEntry:
         parsed_day = date.fromisoformat(str(day))
     except ValueError:
         raise InvalidValue(f"{day!r} is not an ISO date", field="fields.day") from None
+    role = f.get("role") or roles.get(person) or roles.get(str(f.get("person_ref"))) or ""
+    hours = to_decimal(str(f.get("hours")), field="fields.hours")
+    # the columns' limits, the same on SQLite and PostgreSQL: a long description from a time
+    # tracker is cut, not a reason to refuse the entry; hours keep 6 decimals (NUMERIC(24,6))
     return TimeEntry(
-        person=person,
-        role=str(f.get("role") or roles.get(person) or roles.get(str(f.get("person_ref"))) or ""),
-        task=str(f.get("task") or f.get("description") or "Work"),
-        hours=to_decimal(str(f.get("hours")), field="fields.hours"),
+        person=person[:200],
+        role=str(role)[:100],
+        task=str(f.get("task") or f.get("description") or "Work")[:500],
+        hours=hours.quantize(HOURS_SCALE, rounding=ROUND_HALF_UP),
         day=parsed_day,
     )
 
@@ -452,7 +467,7 @@ def apply_event(
         event_id = uow.events.reopen(source.id, event.dedupe_key)
     if event_id is None:
         return []
-    if not uow.events.advance_subject(source.id, event):
+    if event.moves_state and not uow.events.advance_subject(source.id, event):
         uow.events.settle(event_id, "superseded", "a newer state of this subject is known")
         return []
     mapped, unmapped = _resolve(uow, source.id, event)
@@ -575,18 +590,24 @@ def poll_source(
     now = clock.now()
     try:
         result = poller.poll(open_secrets(source, box), source.config, source.poll_cursor, now=now)
-    except (VendorUnavailable, VendorRefused) as exc:
+        with uow:
+            for event in result.events:
+                apply_event(event, source, None, uow=uow, now=now, actor=actor)
+            # the first poll with nothing new still fixes where the next one starts
+            cursor = result.cursor or source.poll_cursor or f"{now:%Y-%m-%dT%H:%M:%SZ}"
+            values: dict[str, Any] = {"poll_cursor": cursor}
+            if source.poll_interval:
+                values["next_poll_at"] = now + source.poll_interval
+            uow.sources.update(source.id, **values)
+            uow.sources.succeeded(source.id, now, event=bool(result.events))
+            uow.commit()
+    except Exception as exc:  # any failure: counted, alerted once, next try after the interval
         _source_failed(source, f"{type(exc).__name__}: {exc}", uow=uow, clock=clock)
-        raise
-    with uow:
-        for event in result.events:
-            apply_event(event, source, None, uow=uow, now=now, actor=actor)
-        values: dict[str, Any] = {"poll_cursor": result.cursor}
         if source.poll_interval:
-            values["next_poll_at"] = now + source.poll_interval
-        uow.sources.update(source.id, **values)
-        uow.sources.succeeded(source.id, now, event=bool(result.events))
-        uow.commit()
+            with uow:
+                uow.sources.update(source.id, next_poll_at=now + source.poll_interval)
+                uow.commit()
+        raise
     return len(result.events)
 
 

@@ -177,6 +177,11 @@ def delete_draft(invoice_id: int, *, uow: UnitOfWork, clock: Clock, actor: str) 
         released = uow.firings.release(invoice_id)
         if released:
             uow.contracts.rewind(*released)
+        # a rule's draft: its time entries and milestones are unbilled again, and the rule
+        # may fire for them anew
+        uow.time_entries.release(invoice_id)
+        uow.milestones.release(invoice_id)
+        uow.rule_firings.release(invoice_id)
         uow.audit.record(
             at=clock.now(),
             actor=actor,

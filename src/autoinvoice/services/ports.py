@@ -481,6 +481,10 @@ class Events(Protocol):
         """(source id, event, status)."""
         ...
 
+    def unfinished(self, source_id: int, limit: int = 10_000) -> builtins.list[Event]:
+        """The source's events that could not be applied (unmapped, error, failed)."""
+        ...
+
     def between(
         self, start: datetime, end: datetime, source_id: int | None = None
     ) -> builtins.list[tuple[int, int, Event, str]]:
@@ -525,6 +529,14 @@ class RuleFirings(Protocol):
         fail — then it stands as it is."""
         ...
 
+    def billed_by_other_rule(self, rule_id: int, subject: str) -> str | None:
+        """The name of another (live) rule that already billed this subject, if any."""
+        ...
+
+    def release(self, invoice_id: int) -> None:
+        """Forget the firing that made this (deleted) draft, so it can fire again."""
+        ...
+
     def resolve(self, rule_id: int, event_id: int, keep: int) -> None:
         """Mark the rule's failed firings for this event (other than ``keep``) resolved."""
         ...
@@ -557,6 +569,10 @@ class TimeEntries(Protocol):
         """Mark entries billed; False if any was billed meanwhile (nothing changed then)."""
         ...
 
+    def release(self, invoice_id: int) -> None:
+        """The draft that billed these entries was deleted: they are unbilled again."""
+        ...
+
 
 class Milestones(Protocol):
     def complete(self, contract_id: int, name: str, at: datetime, event_id: int | None) -> None: ...
@@ -566,6 +582,7 @@ class Milestones(Protocol):
         ...
 
     def mark_billed(self, contract_id: int, names: Sequence[str], invoice_id: int) -> bool: ...
+    def release(self, invoice_id: int) -> None: ...
 
 
 class CsvMappings(Protocol):

@@ -22,6 +22,7 @@ would have issued and touch nothing else.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -285,7 +286,9 @@ def fire(
             }
             for ln in plan.invoice.lines
         ]
-        uow.rule_firings.settle(firing_id, "shadow", lines=lines, **figures)
+        # what it consumed, so its next shadow invoice starts after it (as a live one would)
+        consumed = f"entries:{','.join(map(str, plan.entries))}" if plan.entries else None
+        uow.rule_firings.settle(firing_id, "shadow", lines=lines, detail=consumed, **figures)
         return Outcome(
             rule.name, "shadow", gross=totals.gross.amount, currency=plan.invoice.currency
         )
@@ -398,31 +401,59 @@ def rules_for_event(
     now: datetime,
     actor: str,
 ) -> list[Outcome]:
-    """Fire every event rule that matches (caller's transaction)."""
+    """Fire every event rule that matches (caller's transaction). A rule that cannot act
+    (no contract, the wrong kind of contract) records a failed firing and the others still
+    run; a rule limited to some contracts (``applies_to``) fires only for those."""
     out: list[Outcome] = []
+    contract = uow.contracts.get(mapped.contract_id) if mapped.contract_id else None
     for rec in rules:
         rule = rec.rule
         if not rule.matches(event, source.kind, source.name):
             continue
-        if rule.build is Build.DEAL:
-            out.append(
-                fire(
-                    rec,
-                    f"deal:{source.id}:{event.external_id}",
-                    "once",
-                    lambda: plan_deal(event, mapped, source.id, uow=uow),
-                    uow=uow,
-                    now=now,
-                    actor=actor,
-                    event_id=event_id,
-                )
-            )
-        elif rule.build is Build.MILESTONES:
-            out.append(_event_milestones(rec, event, event_id, source, mapped, uow, now, actor))
-        elif rule.build is Build.TIME:
-            contract = _contract_for(uow, mapped.contract_id, BillingModel.TIME_AND_MATERIALS)
-            out.extend(_bill_time(rec, [contract], f"contract:{contract.id}", uow, now, actor))
+        if (rule.contract_ids or rule.contract_model) and (
+            contract is None or not rule.applies_to(contract.id or 0, contract.model)
+        ):
+            continue
+        try:
+            out.extend(_event_rule(rec, event, event_id, source, mapped, uow, now, actor))
+        except DomainError as exc:
+            subject = f"work:{source.id}:{event.external_id}"
+            out.append(_failed_firing(rec, subject, exc, uow, now, actor, event_id))
     return out
+
+
+def _event_rule(
+    rec: RuleRecord,
+    event: Event,
+    event_id: int,
+    source: SourceRecord,
+    mapped: Mapped,
+    uow: UnitOfWork,
+    now: datetime,
+    actor: str,
+) -> list[Outcome]:
+    rule = rec.rule
+    if rule.build is Build.DEAL:
+        subject = f"deal:{source.id}:{event.external_id}"
+        other = None if rule.shadow else uow.rule_firings.billed_by_other_rule(rec.id, subject)
+        if other is not None:  # a deal is billed once, whichever rules match it
+            return [Outcome(rule.name, "duplicate", detail=f"already billed by rule {other!r}")]
+        return [
+            fire(
+                rec,
+                subject,
+                "once",
+                lambda: plan_deal(event, mapped, source.id, uow=uow),
+                uow=uow,
+                now=now,
+                actor=actor,
+                event_id=event_id,
+            )
+        ]
+    if rule.build is Build.MILESTONES:
+        return [_event_milestones(rec, event, event_id, source, mapped, uow, now, actor)]
+    contract = _contract_for(uow, mapped.contract_id, BillingModel.TIME_AND_MATERIALS)
+    return _bill_time(rec, [contract], f"contract:{contract.id}", uow, now, actor)
 
 
 def _event_milestones(
@@ -457,13 +488,22 @@ def _event_milestones(
     return fire(
         rec,
         f"contract:{contract.id}:milestones",
-        "+".join(sorted(todo))[:64] or "none",
+        _names_key(todo),
         lambda: plan_milestones(contract, todo, {source.id}, uow=uow),
         uow=uow,
         now=now,
         actor=actor,
         event_id=event_id,
     )
+
+
+def _names_key(names: Sequence[str]) -> str:
+    """A period key for a set of milestone names: readable when short, a digest when the
+    names would not fit (two long names must never share a key)."""
+    joined = "+".join(sorted(names)) or "none"
+    if len(joined) <= 64:
+        return joined
+    return "sha256:" + hashlib.sha256(joined.encode()).hexdigest()[:57]
 
 
 def _failed_firing(
@@ -500,6 +540,9 @@ def _bill_time(
     if up_to is not None and rec.rule.recurrence is not None:
         up_to_day = rec.rule.recurrence.local_date(up_to) - timedelta(days=1)
     entries = uow.time_entries.unbilled(ids, up_to_day)
+    if rec.rule.shadow:  # a shadow rule bills nothing: skip what its own shadows consumed
+        taken = _shadow_consumed(uow, rec.id)
+        entries = [e for e in entries if e.id not in taken]
     if not entries and period is None:
         return []
     return [
@@ -513,6 +556,15 @@ def _bill_time(
             actor=actor,
         )
     ]
+
+
+def _shadow_consumed(uow: UnitOfWork, rule_id: int) -> set[int]:
+    taken: set[int] = set()
+    for f in uow.rule_firings.list(rule_id, "shadow", limit=100_000):
+        detail = f["detail"] or ""
+        if detail.startswith("entries:"):
+            taken.update(int(i) for i in detail[len("entries:") :].split(",") if i)
+    return taken
 
 
 def check_thresholds(
@@ -539,15 +591,18 @@ def check_thresholds(
         else:
             contracts, subject = [contract], f"contract:{contract.id}"
         entries = uow.time_entries.unbilled([c.id for c in contracts if c.id is not None])
+        if rule.shadow:
+            taken = _shadow_consumed(uow, rec.id)
+            entries = [e for e in entries if e.id not in taken]
         hours = sum((e.entry.hours for e in entries), Decimal(0))
         if rule.threshold_hours is not None and hours < rule.threshold_hours:
             continue
         if rule.threshold_amount is not None:
             try:
-                amount = unbilled_amount(contracts, entries)
+                amount: Decimal | None = unbilled_amount(contracts, entries)
             except DomainError:
-                amount = Decimal(0)  # a missing rate surfaces when the invoice is built
-            if amount < rule.threshold_amount:
+                amount = None  # an entry has no rate: building the invoice fails, visibly
+            if amount is not None and amount < rule.threshold_amount:
                 continue
         out.extend(_bill_time(rec, contracts, subject, uow, now, actor))
     return out

@@ -20,11 +20,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from trigger_world import World, make_world, payload
 
 from autoinvoice.adapters.db.tables import events as events_table
 from autoinvoice.adapters.db.tables import subject_states
 from autoinvoice.services.ports import SourceRecord
+from trigger_world import World, make_world, payload
 
 PD_USER, PD_PASSWORD = "pipedrive-hook", "Vx7!kq2-Pd-basic-9931"
 ORG = "412"  # the organisation of the recorded deal
@@ -167,8 +167,22 @@ def test_an_older_deal_change_arriving_after_the_win_changes_nothing(world: Worl
     assert state.version_at == won_at.replace(microsecond=0)
     assert [tuple(r) for r in statuses] == [
         ("deal.won", "applied"),
-        ("deal.changed", "superseded"),
+        ("deal.changed", "applied"),  # news about the deal, not a state: it undoes nothing
     ]
+
+
+def test_a_win_processed_after_a_newer_change_is_still_billed(world: World) -> None:
+    source = _pipedrive(world)
+    won_at = world.clock.now() - timedelta(minutes=5)
+    # the edit made after the win is processed first (the win's delivery was retried)
+    assert _post_pd(world, source, _moved_to_stage(won_at + timedelta(minutes=2))).json() == {
+        "status": "accepted"
+    }
+    world.work()
+    assert _post_pd(world, source, _won(won_at)).json() == {"status": "accepted"}
+    world.work()
+    [inv] = world.invoices()
+    assert inv.number == "INV-2026-000001"
 
 
 # -- generic (Standard Webhooks) ------------------------------------------------------------

@@ -915,3 +915,29 @@ def test_every_operator_is_known():
         "lte",
         "exists",
     }
+
+
+def test_a_milestone_guard_on_a_time_schedule_is_refused():
+    raw = {
+        "name": "t",
+        "schedule": {"rrule": "FREQ=MONTHLY", "start": "2026-01-01T07:00"},
+        "requires_milestone": "Design",
+        "build": "time",
+    }
+    with pytest.raises(InvalidValue) as err:
+        parse_rule(raw)
+    assert err.value.field == "rules.t.requires_milestone"
+
+
+@pytest.mark.parametrize("key", ["shadow", "enabled"])
+def test_a_flag_written_as_text_is_refused_not_read_as_true(key):
+    raw = {"name": "w", "when": {"event": "deal.won"}, "build": "deal", key: "false"}
+    with pytest.raises(InvalidValue) as err:
+        parse_rule(raw)
+    assert err.value.field == f"rules.w.{key}"
+
+
+def test_contains_over_a_list_of_objects_does_not_crash():
+    c = Condition("products", "contains", "Hosting")
+    assert c.holds({"products": [{"name": "Hosting"}, "Hosting"]}) is True
+    assert c.holds({"products": [{"name": "Hosting"}]}) is False

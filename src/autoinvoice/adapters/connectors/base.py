@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -133,19 +133,20 @@ def from_iso(value: Any, *, field: str) -> datetime:
     return dt.astimezone(UTC)
 
 
-FIRST_POLL_DAYS = 30
-
-
 def poll_start(config: SourceConfig, cursor: str | None, now: datetime) -> datetime:
     """Where a poll starts: the cursor, else ``options.since`` (a date — from its start,
-    UTC — or an ISO 8601 instant), else ``FIRST_POLL_DAYS`` before ``now``."""
+    UTC — or an ISO 8601 instant), else ``now``.
+
+    No history by default: a business switching autoinvoice on has billed its past deals and
+    hours by hand, so the first poll must not bill them again. ``since`` asks for history
+    explicitly (``autoinvoice sources add harvest … --option since=2026-11-01``)."""
     if cursor:
         return from_iso(cursor, field="cursor")
     start = config.options.get("since")
     if start:
         text = str(start)
         return from_iso(text + "T00:00:00Z" if len(text) == 10 else text, field="options.since")
-    return now - timedelta(days=FIRST_POLL_DAYS)
+    return now
 
 
 def utc_stamp(dt: datetime) -> str:

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 
 from ...domain.contracts import TimeEntry
 from ...domain.events import Event, Subject
@@ -337,6 +337,16 @@ class SqlEvents(_Repo):
             raise NotFound(f"there is no event {event_id}", field="event_id")
         return r.source_id, _event(r), r.status
 
+    def unfinished(self, source_id: int, limit: int = 10_000) -> builtins.list[Event]:
+        c = t.events.c
+        q = (
+            select(t.events)
+            .where(c.source_id == source_id, c.status.in_(("unmapped", "error", "failed")))
+            .order_by(c.occurred_at, c.id)
+            .limit(limit)
+        )
+        return [_event(r) for r in self.conn.execute(q)]
+
     def between(
         self, start: datetime, end: datetime, source_id: int | None = None
     ) -> builtins.list[tuple[int, int, Event, str]]:
@@ -495,6 +505,23 @@ class SqlRuleFirings(_Repo):
         ).first()
         return None if row is None else int(row[0])
 
+    def billed_by_other_rule(self, rule_id: int, subject: str) -> str | None:
+        c = t.rule_firings.c
+        row = self.conn.execute(
+            select(t.rules.c.name)
+            .join(t.rules, t.rules.c.id == c.rule_id)
+            .where(
+                c.subject == subject,
+                c.rule_id != rule_id,
+                c.outcome.in_(("issued", "draft", "held", "claimed")),
+            )
+            .limit(1)
+        ).first()
+        return None if row is None else str(row[0])
+
+    def release(self, invoice_id: int) -> None:
+        self.conn.execute(delete(t.rule_firings).where(t.rule_firings.c.invoice_id == invoice_id))
+
     def resolve(self, rule_id: int, event_id: int, keep: int) -> None:
         c = t.rule_firings.c
         self.conn.execute(
@@ -580,11 +607,15 @@ class SqlTimeEntries(_Repo):
             return "new"
         if row.version_at > event.stamp:
             return "stale"
+        if row.deleted and entry is not None and row.version_at == event.stamp:
+            return "stale"  # no newer stamp: an earlier version never undoes a deletion
         same = entry is not None and (
             row.hours == entry.hours
             and row.day == entry.day
             and row.person == entry.person
             and row.task == entry.task
+            and (row.role or "") == (entry.role or "")
+            and row.billable == bool(event.fields.get("billable", True))
             and row.contract_id == contract_id
             and not row.deleted
         )
@@ -621,6 +652,14 @@ class SqlTimeEntries(_Repo):
             )
             for r in self.conn.execute(q.order_by(c.day, c.id))
         ]
+
+    def release(self, invoice_id: int) -> None:
+        c = t.time_entries.c
+        self.conn.execute(
+            update(t.time_entries)
+            .where(c.invoice_id == invoice_id)
+            .values(invoice_id=None, billed_hours=None)
+        )
 
     def mark_billed(self, ids: Sequence[int], invoice_id: int) -> bool:
         c = t.time_entries.c
@@ -664,6 +703,12 @@ class SqlMilestones(_Repo):
         c = t.milestone_states.c
         q = select(c.name, c.completed_at, c.invoice_id).where(c.contract_id == contract_id)
         return {r.name: (r.completed_at, r.invoice_id) for r in self.conn.execute(q)}
+
+    def release(self, invoice_id: int) -> None:
+        c = t.milestone_states.c
+        self.conn.execute(
+            update(t.milestone_states).where(c.invoice_id == invoice_id).values(invoice_id=None)
+        )
 
     def mark_billed(self, contract_id: int, names: Sequence[str], invoice_id: int) -> bool:
         c = t.milestone_states.c

@@ -159,9 +159,9 @@ def test_an_unchanged_entry_read_again_has_the_same_key_and_an_edit_a_new_one() 
     assert again.events[1].fields["hours"] == "1.2500"
 
 
-def test_the_first_poll_starts_thirty_days_back_or_at_the_configured_date() -> None:
+def test_the_first_poll_starts_now_and_bills_no_history_unless_asked() -> None:
     _, requests = poll([], None)
-    assert requests[0].query["start"] == ["2024-02-06T12:00:00Z"]
+    assert requests[0].query["start"] == ["2024-03-07T12:00:00Z"]
     _, requests = poll([], None, since="2024-01-01")
     assert requests[0].query["start"] == ["2024-01-01T00:00:00Z"]
 

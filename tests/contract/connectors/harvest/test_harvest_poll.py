@@ -159,10 +159,10 @@ def test_next_page_alone_is_followed_with_the_same_filters() -> None:
     assert api.requests[1].query["updated_since"] == ["2024-03-01T00:00:00Z"]
 
 
-def test_the_first_poll_starts_thirty_days_back() -> None:
+def test_the_first_poll_starts_now_and_bills_no_history_unless_asked() -> None:
     with VendorApi({("GET", PATH): PAGE2}) as api:
         POLLER.poll(SECRETS, config(api), None, now=NOW)
-    assert api.requests[0].query["updated_since"] == ["2024-02-06T12:00:00Z"]
+    assert api.requests[0].query["updated_since"] == ["2024-03-07T12:00:00Z"]
 
 
 def test_the_first_poll_starts_at_the_configured_date() -> None:

@@ -159,9 +159,9 @@ def test_the_cursor_is_the_newest_modification_seen() -> None:
     assert result.cursor == "2024-06-02T10:31:05.004000Z"
 
 
-def test_the_first_poll_starts_thirty_days_back_or_at_the_configured_date() -> None:
+def test_the_first_poll_starts_now_and_bills_no_history_unless_asked() -> None:
     _, requests = poll(cursor=None)
-    start = datetime(2024, 5, 4, 8, 0, tzinfo=UTC)
+    start = NOW
     assert searches(requests)[0]["filterGroups"][0]["filters"][1]["value"] == str(
         int(start.timestamp() * 1000)
     )

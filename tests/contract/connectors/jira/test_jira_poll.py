@@ -134,9 +134,9 @@ def test_polling_again_from_the_cursor_repeats_the_same_keys() -> None:
     assert again.cursor == once.cursor
 
 
-def test_the_first_poll_starts_thirty_days_back_or_at_the_configured_date() -> None:
+def test_the_first_poll_starts_now_and_bills_no_history_unless_asked() -> None:
     _, requests = poll(PAGE2, None, timezone="UTC")
-    assert 'updated >= "2024-02-06 12:00"' in requests[0].query["jql"][0]
+    assert 'updated >= "2024-03-07 12:00"' in requests[0].query["jql"][0]
     _, requests = poll(PAGE2, None, timezone="UTC", since="2024-01-01")
     assert 'updated >= "2024-01-01 00:00"' in requests[0].query["jql"][0]
 

@@ -104,11 +104,9 @@ def test_the_request_carries_basic_auth_and_since_in_unix_seconds() -> None:
     assert req.query["meta"] == ["true"]
 
 
-def test_the_first_poll_starts_thirty_days_back_or_at_the_configured_date() -> None:
+def test_the_first_poll_starts_now_and_bills_no_history_unless_asked() -> None:
     _, requests = poll([], None)
-    assert requests[0].query["since"] == [
-        str(int(datetime(2024, 2, 6, 12, tzinfo=UTC).timestamp()))
-    ]
+    assert requests[0].query["since"] == [str(int(NOW.timestamp()))]
     _, requests = poll([], None, since="2024-01-01")
     assert requests[0].query["since"] == [str(int(datetime(2024, 1, 1, tzinfo=UTC).timestamp()))]
 
