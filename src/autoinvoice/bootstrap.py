@@ -112,6 +112,7 @@ class App:
                 worker=worker,
                 box=self.box,
                 connector_for=self.connector_for,
+                lease_seconds=self.settings.worker_lease_seconds,
             ),
             NOTIFY: partial(
                 notify_owner,

@@ -307,10 +307,18 @@ def process_inbound(
     worker: str,
     box: SecretBox,
     connector_for: ConnectorFor,
+    lease_seconds: int = 120,
 ) -> dict[int, Exception]:
-    """The worker's handler for stored requests (see the module docstring)."""
+    """The worker's handler for stored requests (see the module docstring). Each job's
+    lease is renewed before it starts, so slow vendor fetches for the jobs before it do not
+    let another worker take it over meanwhile."""
     failures: dict[int, Exception] = {}
     for job in jobs:
+        with uow:
+            mine = uow.outbox.extend(job.id, worker, clock.now() + timedelta(seconds=lease_seconds))
+            uow.commit()
+        if not mine:
+            continue  # another worker took it over; it is that worker's now
         try:
             _process_one(
                 job, uow=uow, clock=clock, worker=worker, box=box, connector_for=connector_for
