@@ -253,17 +253,20 @@ def fire(
     A plan that cannot be built (data missing) is recorded as ``failed`` with the reason
     and alerted; ``build`` returning None means there was nothing to bill (``skipped``)."""
     rule = record.rule
+    retry = False
     if firing_id is None:
         firing_id = uow.rule_firings.claim(record.id, subject, period, now, event_id)
         if firing_id is None:  # fired before; only a failed firing is tried again
             firing_id = uow.rule_firings.reclaim(record.id, subject, period, now)
+            retry = True
         if firing_id is None:
             return Outcome(rule.name, "duplicate")
     try:
         plan = build()
     except DomainError as exc:
         uow.rule_firings.settle(firing_id, "failed", detail=str(exc))
-        _alert(uow, now, actor, "rule.failed", record, {"subject": subject, "reason": str(exc)})
+        if not retry:  # alerted when it first failed, not again on every retry
+            _alert(uow, now, actor, "rule.failed", record, {"subject": subject, "reason": str(exc)})
         return Outcome(rule.name, "failed", detail=str(exc))
     if event_id is not None:  # an earlier attempt on this event failed: it is resolved now
         uow.rule_firings.resolve(record.id, event_id, firing_id)
@@ -672,7 +675,8 @@ def fire_due_rules(*, uow: UnitOfWork, clock: Clock, actor: str = "scheduler") -
     now = clock.now()
     out: list[Outcome] = []
     with uow:
-        waiting = uow.rule_firings.waiting()
+        # waiting for a milestone, or failed for want of data (a rate, a link): tried again
+        waiting = uow.rule_firings.waiting() + uow.rule_firings.list(outcome="failed")
         records = {r.id: r for r in uow.rules.list(enabled_only=True)}
     for w in waiting:
         rec = records.get(w["rule_id"])
@@ -681,7 +685,8 @@ def fire_due_rules(*, uow: UnitOfWork, clock: Clock, actor: str = "scheduler") -
         with uow:
             contract = uow.contracts.get(int(w["subject"].split(":")[1]))
             occurrence = datetime.fromisoformat(w["period"])
-            out.append(_schedule_plan(rec, contract, occurrence, uow, now, actor, w["id"]))
+            firing_id = w["id"] if w["outcome"] == "waiting" else None  # failed: reclaimed
+            out.append(_schedule_plan(rec, contract, occurrence, uow, now, actor, firing_id))
             uow.commit()
     for rec in records.values():
         rule = rec.rule

@@ -174,3 +174,48 @@ def test_linking_a_project_applies_the_hours_that_waited_for_it(world: World) ->
     world.link("csv", project="SUP", contract=contract)
     [inv] = world.invoices()
     assert inv.totals().net.amount == Decimal("800.00")
+
+
+def test_a_scheduled_invoice_that_failed_bills_once_its_data_is_fixed(world: World) -> None:
+    from sqlalchemy import update
+
+    from autoinvoice.adapters.db import tables as t
+    from autoinvoice.entrypoints.scheduler import tick
+
+    world.source("csv", "csv")
+    contract = world.contract(
+        "time_and_materials", rates=[("senior", "150.00"), ("junior", "90.00")]
+    )
+    world.link("csv", project="SUP", contract=contract)
+    world.rules(
+        {
+            "name": "monthly",
+            "schedule": {
+                "rrule": "FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=7",
+                "timezone": "UTC",
+                "start": "2026-01-01T07:00",
+            },
+            "applies_to": {"model": "time_and_materials"},
+            "build": "time",
+        }
+    )
+    _in(world, _time(1, "3"))  # Ada has no role and there is no default rate
+    world.clock.set(datetime.fromisoformat("2026-12-01T08:00:00+00:00"))
+    tick(world.app)
+    tick(world.app)
+    assert world.invoices() == []
+    assert _outcomes(world) == ["failed"]
+    assert len(world.audit("rule.failed")) == 1  # alerted once, not on every tick
+    with world.app.engine.begin() as c:  # the owner adds a default rate
+        c.execute(
+            update(t.contracts).values(
+                rates=[
+                    {"role": "senior", "hourly": "150.00"},
+                    {"role": "default", "hourly": "120.00"},
+                ]
+            )
+        )
+    tick(world.app)
+    [inv] = world.invoices()
+    assert inv.totals().net.amount == Decimal("360.00")
+    assert _outcomes(world) == ["issued"]
