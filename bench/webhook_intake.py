@@ -48,7 +48,8 @@ from autoinvoice.adapters.clock import SystemClock
 from autoinvoice.adapters.db import tables as t
 from autoinvoice.bootstrap import build
 from autoinvoice.config import Settings
-from autoinvoice.services.ingest import PROCESS, NewSource, add_source
+from autoinvoice.services.ingest import PROCESS
+from autoinvoice.services.sources import NewSource, add_source
 
 console = Console(width=150)
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

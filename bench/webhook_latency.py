@@ -59,9 +59,10 @@ from autoinvoice.config import Settings
 from autoinvoice.domain.numbering import NumberSeries
 from autoinvoice.domain.parties import Address, Party
 from autoinvoice.domain.terms import PaymentTerms
-from autoinvoice.services.ingest import NewSource, add_source, link_ref
+from autoinvoice.services.ingest import link_ref
 from autoinvoice.services.ports import ClientRecord, EntityRecord
 from autoinvoice.services.setup import add_client, create_entity
+from autoinvoice.services.sources import NewSource, add_source
 from autoinvoice.services.triggering import load_rules
 
 console = Console(width=150)

@@ -24,7 +24,7 @@ from autoinvoice.bootstrap import App
 from autoinvoice.domain.contracts import BillingModel, Contract, Milestone, Rate
 from autoinvoice.domain.terms import PaymentTerms
 from autoinvoice.entrypoints.web.app import create_app
-from autoinvoice.services import ingest
+from autoinvoice.services import ingest, sources
 from autoinvoice.services.jobs import run_jobs_once
 from autoinvoice.services.ports import SourceRecord
 from autoinvoice.services.setup import add_contract
@@ -64,8 +64,8 @@ class World:
         return self.app.clock
 
     def source(self, kind: str, name: str, **kw: Any) -> SourceRecord:
-        return ingest.add_source(
-            ingest.NewSource(kind=kind, name=name, **kw),
+        return sources.add_source(
+            sources.NewSource(kind=kind, name=name, **kw),
             uow=self.app.uow(),
             clock=self.app.clock,
             box=self.app.box,

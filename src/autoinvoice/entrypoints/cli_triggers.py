@@ -19,7 +19,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from ..domain.errors import InvalidValue
-from ..services import ingest
+from ..services import ingest, sources
 from ..services.shadow import Billed, shadow_report
 from ..services.triggering import load_rules
 from .cli import AsJson, DbUrl, _app, _errors, cli, err, out
@@ -125,8 +125,8 @@ def sources_add(
         "basic_password": _secret(basic_password),
     }
     with _errors():
-        src = ingest.add_source(
-            ingest.NewSource(
+        src = sources.add_source(
+            sources.NewSource(
                 kind=kind,
                 name=name,
                 secrets={k: v for k, v in values.items() if v},
@@ -169,7 +169,7 @@ def sources_set_secret(
         "basic_password": _secret(basic_password),
     }
     with _errors():
-        ingest.set_source_secrets(
+        sources.set_source_secrets(
             name,
             {k: v for k, v in values.items() if v},
             uow=app.uow(),

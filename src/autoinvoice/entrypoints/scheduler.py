@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..bootstrap import App
-from ..services.ingest import check_source_health, poll_source
+from ..services.ingest import poll_source
 from ..services.invoicing import TickReport, fire_due_schedules
+from ..services.sources import check_source_health
 from ..services.triggering import Outcome, fire_due_rules
 
 log = logging.getLogger(__name__)

@@ -36,7 +36,8 @@ def run_worker(
     """Process jobs; with ``once``, stop when the queue has nothing runnable. Returns the
     number of jobs claimed."""
     name = name or worker_name()
-    _listen_once(app, stop)
+    if not once:  # a worker that stops when idle never waits, so needs no wake-ups
+        _listen_once(app, stop)
     s = app.settings
     handlers = app.handlers(name)
     total = 0

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets as secrets_mod
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -38,12 +37,11 @@ from ..domain.money import to_decimal
 from .connectors import (
     Connector,
     Poller,
-    SourceConfig,
-    SourceSecrets,
     VendorRefused,
     VendorUnavailable,
 )
 from .ports import Clock, Job, SecretBox, SourceRecord, UnitOfWork
+from .sources import _source_failed, alert_owner, open_secrets
 from .triggering import Mapped, Outcome, check_thresholds, milestone_names, rules_for_event
 
 log = logging.getLogger(__name__)
@@ -51,7 +49,6 @@ log = logging.getLogger(__name__)
 PROCESS = "process_inbound"
 HOURS_SCALE = Decimal("0.000001")
 POLL = "poll_source"
-SECRET_FIELDS = ("signing_secret", "api_token", "basic_user", "basic_password")
 # never stored with a raw request: they are credentials, not evidence
 SECRET_HEADERS = frozenset({"clockify-signature", "x-hook-secret"})
 SECRET_HEADER_WORDS = ("auth", "cookie", "secret", "token", "api-key", "apikey", "password")
@@ -63,90 +60,6 @@ def _is_secret_header(name: str) -> bool:
 
 
 # -- sources --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class NewSource:
-    kind: str
-    name: str
-    secrets: dict[str, str] = field(default_factory=dict, repr=False)
-    api_base: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)
-    field_map: dict[str, str] = field(default_factory=dict)
-    max_age: timedelta | None = None
-    poll_interval: timedelta | None = None
-
-
-def add_source(
-    new: NewSource,
-    *,
-    uow: UnitOfWork,
-    clock: Clock,
-    box: SecretBox,
-    actor: str,
-    kinds: Sequence[str],
-) -> SourceRecord:
-    if new.kind not in kinds:
-        raise InvalidValue(
-            f"unknown source kind {new.kind!r}; one of: {', '.join(kinds)}", field="kind"
-        )
-    if not new.name.strip():
-        raise InvalidValue("a source needs a name", field="name")
-    unknown = sorted(set(new.secrets) - set(SECRET_FIELDS))
-    if unknown:
-        raise InvalidValue(f"unknown secret fields {unknown}", field="secrets")
-    now = clock.now()
-    record = SourceRecord(
-        id=0,
-        kind=new.kind,
-        name=new.name.strip(),
-        url_token=secrets_mod.token_urlsafe(24),
-        sealed_secrets=box.seal(new.secrets),
-        config=SourceConfig(new.name.strip(), new.api_base, new.options, new.field_map),
-        created_at=now,
-        max_age=new.max_age,
-        poll_interval=new.poll_interval,
-        next_poll_at=now if new.poll_interval else None,
-    )
-    with uow:
-        source_id = uow.sources.add(record)
-        uow.audit.record(
-            at=now,
-            actor=actor,
-            action="source.added",
-            subject_type="source",
-            subject_id=source_id,
-            detail={"kind": new.kind, "name": record.name, "secrets": sorted(new.secrets)},
-        )
-        uow.commit()
-    return replace(record, id=source_id)
-
-
-def set_source_secrets(
-    name: str, values: dict[str, str], *, uow: UnitOfWork, clock: Clock, box: SecretBox, actor: str
-) -> None:
-    unknown = sorted(set(values) - set(SECRET_FIELDS))
-    if unknown:
-        raise InvalidValue(f"unknown secret fields {unknown}", field="secrets")
-    with uow:
-        src = uow.sources.by_name(name)
-        try:
-            current = box.open(src.sealed_secrets)
-        except ValueError:
-            current = {}
-        uow.sources.update(src.id, sealed_secrets=box.seal({**current, **values}))
-        uow.audit.record(
-            at=clock.now(),
-            actor=actor,
-            action="source.secrets_changed",
-            subject_type="source",
-            subject_id=src.id,
-            detail={"fields": sorted(values)},
-        )
-        uow.commit()
-
-
-def open_secrets(source: SourceRecord, box: SecretBox) -> SourceSecrets:
-    values = box.open(source.sealed_secrets)
-    return SourceSecrets(**{k: values.get(k) for k in SECRET_FIELDS})
 
 
 def link_ref(
@@ -369,47 +282,6 @@ def _process_one(
         uow.commit()
 
 
-def _source_failed(source: SourceRecord, error: str, *, uow: UnitOfWork, clock: Clock) -> None:
-    now = clock.now()
-    with uow:
-        n = uow.sources.failed(source.id, now, error)
-        if n == 1:  # it was healthy until now: tell the owner once, not on every retry
-            alert_owner(
-                uow,
-                now,
-                f"source:{source.name}",
-                "source.failing",
-                source.id,
-                f"Source {source.name!r} ({source.kind}) started failing",
-                f"The last request from {source.name!r} could not be processed:\n\n{error}\n\n"
-                "`autoinvoice sources status` shows its health.",
-            )
-        uow.commit()
-
-
-def alert_owner(
-    uow: UnitOfWork,
-    now: datetime,
-    actor: str,
-    action: str,
-    source_id: int | None,
-    subject: str,
-    body: str,
-) -> None:
-    """An alert: logged, audited, and mailed to the owner from the outbox (once per key)."""
-    log.warning("%s: %s", action, subject)
-    uow.audit.record(
-        at=now,
-        actor=actor,
-        action=action,
-        subject_type="source",
-        subject_id=source_id,
-        detail={"message": subject},
-    )
-    key = f"alert:{action}:{source_id}:{now.isoformat()}"
-    uow.outbox.enqueue("notify_owner", {"subject": subject, "body": body}, key, now, now)
-
-
 def _resolve(uow: UnitOfWork, source_id: int, event: Event) -> tuple[Mapped, str | None]:
     f = event.fields
     project_ref, client_ref = f.get("project_ref"), f.get("client_ref")
@@ -619,31 +491,6 @@ def poll_source(
     return len(result.events)
 
 
-def check_source_health(*, uow: UnitOfWork, clock: Clock) -> list[str]:
-    """Alert once when a source goes stale (log + email to the owner)."""
-    now = clock.now()
-    stale = []
-    with uow:
-        for src in uow.sources.list():
-            if src.enabled and src.is_stale(now) and not src.stale_alerted:
-                uow.sources.update(src.id, stale_alerted=True)
-                last = src.last_success_at.isoformat() if src.last_success_at else "never"
-                alert_owner(
-                    uow,
-                    now,
-                    "scheduler",
-                    "source.stale",
-                    src.id,
-                    f"Source {src.name!r} is stale",
-                    f"Source {src.name!r} ({src.kind}) last synced successfully at {last}, "
-                    f"longer ago than its allowed {src.max_age}. Invoices built from its data "
-                    "are held for review until it syncs again.",
-                )
-                stale.append(src.name)
-        uow.commit()
-    return stale
-
-
 def replay_inbound(inbound_id: int, *, uow: UnitOfWork, clock: Clock, actor: str) -> None:
     """Process a stored request again (after fixing a mapping, say). Events already applied
     stay applied: their dedupe keys make the replay harmless."""
@@ -666,19 +513,14 @@ def replay_inbound(inbound_id: int, *, uow: UnitOfWork, clock: Clock, actor: str
 __all__ = [
     "PROCESS",
     "Accepted",
-    "NewSource",
     "accept_handshake_secret",
     "accepted",
-    "add_source",
     "apply_event",
-    "check_source_health",
     "ingest_events",
     "link_ref",
-    "open_secrets",
     "poll_source",
     "process_inbound",
     "record_rejection",
     "replay_inbound",
-    "set_source_secrets",
     "store_requests",
 ]

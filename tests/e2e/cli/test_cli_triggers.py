@@ -24,7 +24,7 @@ from autoinvoice.adapters.db import tables as t
 from autoinvoice.bootstrap import App
 from autoinvoice.domain.contracts import BillingModel, Contract, Rate
 from autoinvoice.domain.terms import PaymentTerms
-from autoinvoice.services import ingest
+from autoinvoice.services import ingest, sources
 from autoinvoice.services.setup import add_contract
 from autoinvoice.services.triggering import load_rules
 from builders import make_app, make_client, make_entity
@@ -72,8 +72,8 @@ def _contract(app: App, client_id: int, name: str) -> int:
 
 def _timesheets(app: App, links: dict[str, int]) -> None:
     """A csv source named ``timesheets`` with each project linked to a contract."""
-    ingest.add_source(
-        ingest.NewSource(kind="csv", name="timesheets"),
+    sources.add_source(
+        sources.NewSource(kind="csv", name="timesheets"),
         uow=app.uow(),
         clock=app.clock,
         box=app.box,
@@ -132,7 +132,7 @@ def test_a_source_prints_its_webhook_url_and_never_its_secrets(
     [row] = _rows(app, t.sources)
     assert source["webhook_url"].endswith(f"/webhooks/hubspot/{row['url_token']}")
     assert SECRET not in row["secrets"] and TOKEN not in row["secrets"]
-    opened = ingest.open_secrets(_source(app), app.box)  # sealed with the data dir's key
+    opened = sources.open_secrets(_source(app), app.box)  # sealed with the data dir's key
     assert (opened.signing_secret, opened.api_token) == (SECRET, TOKEN)
     assert all(SECRET not in json.dumps(a, default=str) for a in _rows(app, t.audit_log))
     app.engine.dispose()

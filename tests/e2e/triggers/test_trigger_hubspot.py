@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 from trigger_world import BASE, World, hubspot_v3, payload
-
 from vendor_api import VendorApi
 
 SECRET = "hs-client-secret-1f3c"

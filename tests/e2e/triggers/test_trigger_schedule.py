@@ -12,12 +12,11 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from trigger_world import World
-
 from autoinvoice.domain.events import Event, Subject
 from autoinvoice.entrypoints.scheduler import tick
 from autoinvoice.services.ingest import ingest_events
 from builders import make_retainer
+from trigger_world import World
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONTHLY = {

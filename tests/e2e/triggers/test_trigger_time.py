@@ -14,12 +14,12 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from trigger_world import CONNECTORS, World, hex_sig, payload
 
 from autoinvoice.adapters.connectors.csvfile import ColumnMapping, parse_time_entries
 from autoinvoice.adapters.db.tables import events as events_table
 from autoinvoice.adapters.db.tables import time_entries
-from autoinvoice.services import ingest
+from autoinvoice.services import ingest, sources
+from trigger_world import CONNECTORS, World, hex_sig, payload
 from vendor_api import Recorded, VendorApi
 
 TOGGL_SECRET = "tg-sub-secret-7Hq2LmZx9"
@@ -410,8 +410,8 @@ def test_a_stale_source_makes_a_held_draft_and_alerts_the_owner_once(world: Worl
 
     world.clock.advance(timedelta(hours=2))
     health = dict(uow=world.app.uow(), clock=world.app.clock)
-    assert ingest.check_source_health(**health) == ["toggl"]
-    assert ingest.check_source_health(**health) == []
+    assert sources.check_source_health(**health) == ["toggl"]
+    assert sources.check_source_health(**health) == []
     world.work()
     [stale] = world.audit("source.stale")
     assert stale["detail"]["message"] == "Source 'toggl' is stale"

@@ -15,11 +15,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from trigger_world import World, hex_sig, payload
 
 from autoinvoice.adapters.db import tables as t
 from autoinvoice.domain.tax import TaxCategory
 from autoinvoice.services.ingest import replay_inbound
+from trigger_world import World, hex_sig, payload
 from vendor_api import VendorApi
 
 CONTRACT = "Website relaunch"

@@ -19,7 +19,7 @@ from autoinvoice.adapters.db import tables as t
 from autoinvoice.domain.contracts import BillingModel, Contract, Rate
 from autoinvoice.domain.terms import PaymentTerms
 from autoinvoice.entrypoints.worker import run_worker
-from autoinvoice.services import ingest
+from autoinvoice.services import ingest, sources
 from autoinvoice.services.setup import add_contract
 from autoinvoice.services.triggering import load_rules
 from builders import START, make_app, make_client, make_entity
@@ -31,8 +31,8 @@ WORKERS = 4
 def _setup(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     app = make_app(database_url, tmp_path, worker_batch=1)
     client = make_client(app, make_entity(app))
-    src = ingest.add_source(
-        ingest.NewSource(kind="generic", name="hooks", secrets={"signing_secret": "whsec_x"}),
+    src = sources.add_source(
+        sources.NewSource(kind="generic", name="hooks", secrets={"signing_secret": "whsec_x"}),
         uow=app.uow(),
         clock=app.clock,
         box=app.box,

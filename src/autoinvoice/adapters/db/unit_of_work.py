@@ -7,7 +7,8 @@ from typing import Any, Self
 from sqlalchemy import Connection, Engine
 
 from ...services import ports
-from . import triggers as tr
+from . import rules as rl
+from . import sources as sr
 from .outbox import SqlFirings, SqlMessages, SqlNumbering, SqlOutbox
 from .repositories import (
     SqlAudit,
@@ -74,15 +75,15 @@ class SqlUnitOfWork:
         self.messages = SqlMessages(conn)
         self.audit = SqlAudit(conn)
         self.users = SqlUsers(conn)
-        self.sources = tr.SqlSources(conn)
-        self.inbound = tr.SqlInbound(conn)
-        self.events = tr.SqlEvents(conn)
-        self.links = tr.SqlLinks(conn)
-        self.rules = tr.SqlRules(conn)
-        self.rule_firings = tr.SqlRuleFirings(conn)
-        self.time_entries = tr.SqlTimeEntries(conn)
-        self.milestones = tr.SqlMilestones(conn)
-        self.csv_mappings = tr.SqlCsvMappings(conn)
+        self.sources = sr.SqlSources(conn)
+        self.inbound = sr.SqlInbound(conn)
+        self.events = sr.SqlEvents(conn)
+        self.links = sr.SqlLinks(conn)
+        self.rules = rl.SqlRules(conn)
+        self.rule_firings = rl.SqlRuleFirings(conn)
+        self.time_entries = rl.SqlTimeEntries(conn)
+        self.milestones = rl.SqlMilestones(conn)
+        self.csv_mappings = rl.SqlCsvMappings(conn)
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, SecretStr
 
 from ...bootstrap import App
-from ...services import ingest
+from ...services import ingest, sources
 from ...services.ports import SourceRecord
 from ...services.triggering import load_rules
 from .api import _problem
@@ -165,8 +165,8 @@ def create_source(body: SourceIn, user: ApiUser, app: AppDep) -> SourceOut:
         "basic_user": body.basic_user,
         "basic_password": _secret(body.basic_password),
     }
-    src = ingest.add_source(
-        ingest.NewSource(
+    src = sources.add_source(
+        sources.NewSource(
             kind=body.kind,
             name=body.name,
             secrets={k: v for k, v in secrets.items() if v},

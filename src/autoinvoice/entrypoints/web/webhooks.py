@@ -47,11 +47,11 @@ from ...services.ingest import (
     Accepted,
     accept_handshake_secret,
     accepted,
-    open_secrets,
     record_rejection,
     store_requests,
 )
 from ...services.ports import SourceRecord
+from ...services.sources import open_secrets
 
 log = logging.getLogger(__name__)
 
