@@ -497,7 +497,7 @@ def users_api_key(
     out.print(f"API key (shown once): {key}")
 
 
-from . import cli_triggers  # noqa: E402, F401  (registers sources, rules, import, simulate)
+from . import cli_rules, cli_sources  # noqa: E402, F401  (register their commands)
 
 
 def main() -> None:
