@@ -22,7 +22,18 @@ KINDS = (
     "csv",
 )
 WEBHOOK_KINDS = KINDS[:10]
-POLL_KINDS = ("harvest", "toggl", "clockify", "github", "jira", "hubspot")
+POLL_KINDS = (
+    "harvest",
+    "toggl",
+    "clockify",
+    "github",
+    "jira",
+    "hubspot",
+    "pipedrive",
+    "linear",
+    "asana",
+    "clickup",
+)
 
 
 def connector(kind: str) -> Connector:

@@ -1,4 +1,5 @@
-"""Asana webhooks: task completed / reopened, read back over the REST API.
+"""Asana webhooks: task completed / reopened, read back over the REST API; a poller over
+the Events API.
 
 Vendor documents followed:
 
@@ -28,6 +29,34 @@ fetch (its type is settled by the fetch: ``work.completed`` when the task is com
 task (``changed``/``added``/``removed``/``undeleted``) is ``work.changed`` without a fetch.
 Tasks whose ``resource_subtype`` is ``milestone`` are milestones. Deleted tasks and
 non-task resources give no event.
+
+Polling (:class:`AsanaPoller`, ``POLLER``) — the Events API, the fallback Asana recommends:
+
+* https://developers.asana.com/reference/events : event streams "rely on the same
+  infrastructure as webhooks" and are "designed for at most once delivery … we recommend
+  building a fallback polling system"; events stay retrievable for 24 hours. "Establish an
+  initial sync token by making a request with no sync token. The response will be a 412
+  Precondition Failed error - the same as if the sync token had expired." Sync tokens
+  "always expire after 24 hours, but may expire sooner".
+* ``GET /api/1.0/events?resource=<gid>&sync=<token>`` (``Asana/python-asana``
+  ``docs/EventsApi.md``): answers ``{data: [...], sync, has_more}``; "Asana limits a single
+  sync token to 100 events … ``has_more: true`` … indicating that there are more events to
+  pull" — we pull again with the new token until ``has_more`` is false. A 412 includes "a
+  fresh sync token in the response" — at the top level, as ``body["sync"]``
+  (``Asana/python-asana`` ``asana/error.py`` ``InvalidTokenError``, and the SDKs'
+  ``EventsPageIterator``). Auth: ``Authorization: Bearer <personal access token>``.
+
+The cursor is the **sync token**, not a time (``options.since`` does not apply: the stream
+cannot go back). The resource is ``options.project_gid``; events on its tasks bubble up.
+First poll: 412 → no events, the fresh token is the cursor. A 412 later means the token
+expired (more than 24 h between polls, or Asana dropped it): the poll answers no further
+events and the fresh token as the new cursor — changes in the gap are **lost** to polling
+(the webhook or a manual import has to cover them). Each event is read exactly as a webhook
+event (``_event``: same types and the same ``dedupe_key``, so an event that arrives both
+ways is processed once); completion changes are fetched (``AsanaConnector.fetch``) into
+``work.completed``/``work.reopened``. Not confirmed: whether the Events API's compact
+``resource`` carries ``resource_subtype`` as webhook events do (without it a milestone is
+reported as a task).
 """
 
 from __future__ import annotations
@@ -37,15 +66,19 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+import httpx
+
 from ...domain.errors import InvalidValue
 from ...domain.events import WORK_CHANGED, WORK_COMPLETED, WORK_REOPENED, Event, Subject
 from ...services.connectors import (
     Handshake,
     InboundRequest,
+    PollResult,
     SignatureRejected,
     SourceConfig,
     SourceSecrets,
     VendorRefused,
+    VendorUnavailable,
     Verified,
 )
 from .base import (
@@ -69,6 +102,8 @@ TASK_FIELDS = (
     "memberships.section.name,tags.name,permalink_url"
 )
 _CHANGE_ACTIONS = frozenset({"changed", "added", "removed", "undeleted"})
+EVENTS_PATH = "/api/1.0/events"
+MAX_PAGES = 100  # 100 events a batch: 10 000 events in one poll
 
 
 class AsanaConnector:
@@ -180,6 +215,68 @@ def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-CONNECTOR = AsanaConnector()
+def events_page(client: httpx.Client, project: str, sync: str | None) -> tuple[int, Any]:
+    """GET one batch of events: ``(200, body)``, or ``(412, body)`` when the sync token is
+    missing, invalid or expired. Network, 429 and 5xx → VendorUnavailable; other 4xx →
+    VendorRefused (messages never carry the token)."""
+    params = {"resource": project, **({"sync": sync} if sync else {})}
+    try:
+        resp = client.get(EVENTS_PATH, params=params)
+    except httpx.HTTPError as exc:
+        raise VendorUnavailable(f"{client.base_url.host}: {type(exc).__name__}") from None
+    if resp.status_code == 429 or resp.status_code >= 500:
+        raise VendorUnavailable(f"GET {EVENTS_PATH} answered {resp.status_code}")
+    if resp.status_code >= 400 and resp.status_code != 412:
+        raise VendorRefused(f"GET {EVENTS_PATH} answered {resp.status_code}: {resp.text[:200]}")
+    try:
+        return resp.status_code, resp.json()
+    except ValueError:
+        raise VendorRefused(f"GET {EVENTS_PATH} did not answer JSON") from None
 
-__all__ = ["CONNECTOR", "AsanaConnector"]
+
+class AsanaPoller:
+    kind = "asana"
+
+    def poll(
+        self, secrets: SourceSecrets, config: SourceConfig, cursor: str | None, *, now: datetime
+    ) -> PollResult:
+        if not secrets.api_token:
+            raise VendorRefused("this source has no Asana API token configured")
+        project = config.options.get("project_gid")
+        if not project:
+            raise VendorRefused("this Asana source has no project_gid option configured")
+        found: list[Event] = []
+        sync = cursor
+        auth = {"Authorization": f"Bearer {secrets.api_token}"}
+        with api_client(config, API_BASE, auth) as client:
+            for page in range(1, MAX_PAGES + 1):
+                status, body = events_page(client, str(project), sync)
+                where = f"page{page}"
+                fresh = need(body, "sync", where=where)
+                if not isinstance(fresh, str):
+                    raise InvalidValue(f"{where}.sync is not a string", field=f"{where}.sync")
+                if status == 412:
+                    # first poll, or the token expired: start from now; what happened while
+                    # it was expired is not in the stream any more
+                    sync = fresh
+                    break
+                items = need(body, "data", where=where)
+                if not isinstance(items, list):
+                    raise InvalidValue(f"{where}.data is not a list", field=f"{where}.data")
+                for i, item in enumerate(items):
+                    event = _event(item, f"{where}.data.{i}", config)
+                    if event is not None:
+                        found.append(event)
+                sync = fresh
+                if body.get("has_more") is not True:
+                    break
+            else:
+                raise VendorRefused(f"Asana still had more events after {MAX_PAGES} batches")
+        events = [CONNECTOR.fetch(event, secrets, config) for event in found]
+        return PollResult(events=events, cursor=sync)
+
+
+CONNECTOR = AsanaConnector()
+POLLER = AsanaPoller()
+
+__all__ = ["CONNECTOR", "POLLER", "AsanaConnector", "AsanaPoller", "events_page"]

@@ -1,4 +1,5 @@
-"""ClickUp webhooks: ``taskStatusUpdated`` → task completed / reopened / changed.
+"""ClickUp webhooks: ``taskStatusUpdated`` → task completed / reopened / changed; a poller
+over the Workspace's tasks.
 
 Vendor documents followed:
 
@@ -24,6 +25,30 @@ Mapping, per history item whose ``field`` is ``status``: ``after.type`` in ``clo
 → ``work.completed`` (needs a fetch, as the task name is not in the payload); from
 ``closed``/``done`` to anything else → ``work.reopened``; otherwise ``work.changed``.
 ``version`` = the history item's ``date``. Other ClickUp events give no event.
+
+Polling (:class:`ClickUpPoller`, ``POLLER``) — tasks of the Workspace ``options.team_id``
+updated since the cursor:
+
+* "Get Filtered Team Tasks", https://developer.clickup.com/reference/getfilteredteamtasks
+  (ClickUp API v2 OpenAPI): ``GET /api/v2/team/{team_Id}/task``; "Responses are limited to
+  100 tasks per page"; ``page`` "Page to fetch (starts at 0)"; ``order_by`` ``id``/
+  ``created``/``updated``/``due_date``; ``subtasks`` (excluded by default);
+  ``include_closed`` ("By default, they are excluded"); ``date_updated_gt`` "Filter by
+  date updated greater than Unix time in milliseconds". Answer ``{"tasks": [Task…]}`` with
+  ``status{status, type}``, ``date_updated`` (Unix ms as a string), ``name``, ``custom_id``,
+  ``tags[{name}]``, ``url``, ``list{id, name}``.
+* ``last_page``: not in the OpenAPI schema, but present in answers (psolymos/clickrup#18:
+  ``$ last_page: logi TRUE``; api-evangelist ClickUp conventions: "0-indexed page; iterate
+  until last_page is true"). We stop at ``last_page: true`` or a page of fewer than 100.
+* Auth as for the read-back: ``Authorization: <pk_… token>``, no scheme.
+
+A task whose ``status.type`` is ``closed``/``done`` → ``work.completed`` (subject task,
+``project_ref`` = ``list.id``, title, url, labels from tags, ``key`` = ``custom_id``);
+others give no event (a poll cannot tell a reopen from any other edit). ``dedupe_key`` =
+``clickup:poll:{id}:{date_updated}``, ``version`` = ``date_updated``. The cursor is the
+greatest ``date_updated`` seen, stored in whole seconds (rounded down), so the newest task
+may be read again under the same key; nothing is skipped although ``date_updated_gt`` is
+strict. An edit of a closed task gives another ``work.completed`` (newer key and version).
 """
 
 from __future__ import annotations
@@ -38,6 +63,7 @@ from ...domain.events import WORK_CHANGED, WORK_COMPLETED, WORK_REOPENED, Event,
 from ...services.connectors import (
     Handshake,
     InboundRequest,
+    PollResult,
     SignatureRejected,
     SourceConfig,
     SourceSecrets,
@@ -53,13 +79,17 @@ from .base import (
     mapped_fields,
     need,
     pick,
+    poll_start,
     require_header,
     require_secret,
     same,
+    utc_stamp,
 )
 
 API_BASE = "https://api.clickup.com"
 DONE_TYPES = frozenset({"closed", "done"})
+PAGE_SIZE = 100  # "Responses are limited to 100 tasks per page."
+MAX_PAGES = 1000
 
 
 class ClickUpConnector:
@@ -151,6 +181,80 @@ def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-CONNECTOR = ClickUpConnector()
+def polled_task_event(task: Any, config: SourceConfig, *, where: str) -> Event | None:
+    """A task of a Filtered Team Tasks page → ``work.completed`` when its status type is
+    ``closed``/``done`` (the fields the webhook event has after its fetch), else None."""
+    if not isinstance(task, Mapping):
+        raise InvalidValue(f"{where} is not an object", field=where)
+    task_id = str(need(task, "id", where=where))
+    updated_raw = need(task, "date_updated", where=where)
+    updated = from_millis(updated_raw, field=f"{where}.date_updated")
+    if _status_type(task.get("status")) not in DONE_TYPES:
+        return None
+    fields: dict[str, Any] = {
+        "project_ref": _str_or_none(pick(task, "list.id")),
+        "project_name": pick(task, "list.name"),
+        "title": need(task, "name", where=where),
+        "key": pick(task, "custom_id"),
+        "status": pick(task, "status.status"),
+        "status_category": "done",
+        "labels": [t["name"] for t in pick(task, "tags") or [] if pick(t, "name")],
+        "url": pick(task, "url"),
+        **mapped_fields(task, config),
+    }
+    return Event(
+        type=WORK_COMPLETED,
+        subject=Subject.TASK,
+        external_id=task_id,
+        occurred_at=updated,
+        dedupe_key=f"clickup:poll:{task_id}:{updated_raw}",
+        fields=fields,
+        raw=dict(task),
+        version=updated,
+    )
 
-__all__ = ["CONNECTOR", "ClickUpConnector"]
+
+class ClickUpPoller:
+    kind = "clickup"
+
+    def poll(
+        self, secrets: SourceSecrets, config: SourceConfig, cursor: str | None, *, now: datetime
+    ) -> PollResult:
+        if not secrets.api_token:
+            raise VendorRefused("this source has no ClickUp API token configured")
+        team = str(config.options.get("team_id") or "")
+        if not team.isdigit():
+            raise VendorRefused("this ClickUp source needs a numeric team_id (Workspace id)")
+        start = poll_start(config, cursor, now)
+        params: dict[str, Any] = {
+            "date_updated_gt": int(start.timestamp() * 1000),
+            "include_closed": "true",
+            "order_by": "updated",
+            "subtasks": "true",
+        }
+        events: list[Event] = []
+        stamps = [start] if cursor else []
+        path = f"/api/v2/team/{team}/task"
+        with api_client(config, API_BASE, {"Authorization": secrets.api_token}) as client:
+            for page in range(MAX_PAGES):
+                body = get_json(client, path, **params, page=page)
+                where = f"page{page}"
+                tasks = need(body, "tasks", where=where)
+                if not isinstance(tasks, list):
+                    raise InvalidValue(f"{where}.tasks is not a list", field=f"{where}.tasks")
+                for i, task in enumerate(tasks):
+                    at = f"{where}.tasks.{i}"
+                    event = polled_task_event(task, config, where=at)
+                    events.extend([event] if event else [])
+                    stamps.append(from_millis(task["date_updated"], field=f"{at}.date_updated"))
+                if body.get("last_page") is True or len(tasks) < PAGE_SIZE:
+                    break
+            else:
+                raise VendorRefused(f"ClickUp still had tasks after {MAX_PAGES} pages")
+        return PollResult(events=events, cursor=utc_stamp(max(stamps)) if stamps else None)
+
+
+CONNECTOR = ClickUpConnector()
+POLLER = ClickUpPoller()
+
+__all__ = ["CONNECTOR", "POLLER", "ClickUpConnector", "ClickUpPoller", "polled_task_event"]

@@ -1,4 +1,5 @@
-"""Pipedrive: webhooks v2 for deals (``change.deal`` with status won) → ``deal.*`` events.
+"""Pipedrive: webhooks v2 for deals (``change.deal`` with status won) → ``deal.*`` events,
+and a poller over API v2 deals.
 
 Documents followed:
 
@@ -19,6 +20,32 @@ Because ``previous`` holds only changed fields, a deal counts as *won* when ``da
 ``won`` and either it was created so (``create``) or ``previous.status`` exists and is not
 ``won`` — an edit of an already won deal is a ``deal.changed``. The per-source URL token is
 checked by the intake. ``fetch`` has nothing to add (deal products are not read).
+
+Polling (:class:`PipedrivePoller`, ``POLLER``) — deals updated since the cursor, API v2:
+
+* ``GET /api/v2/deals`` ("Get all deals", ``pipedrive/client-nodejs``
+  ``src/versions/v2/api/deals-api.ts`` and the v2 OpenAPI text): ``updated_since`` "only
+  deals with an ``update_time`` later than or equal to this time … In RFC3339 format, e.g.
+  2025-01-01T10:20:00Z"; ``sort_by`` ``id``/``update_time``/``add_time``; ``sort_direction``
+  ``asc``/``desc``; ``limit`` (default 100, max 500); ``cursor`` "the marker (an opaque
+  string value) representing the first item on the next page". The answer carries
+  ``additional_data.next_cursor`` (changelog "cursor-paginated GET endpoints", 2023-03-21);
+  no ``next_cursor`` means the last page. Only not-deleted deals are listed by default.
+* v2 deals carry ids only (``org_id``, ``stage_id``, no related objects), RFC 3339 times and
+  ``custom_fields`` (https://pipedrive.readme.io/docs/pipedrive-api-v2-migration-guide).
+* Auth — https://pipedrive.readme.io/docs/core-api-concepts-authentication : "The API token
+  must be provided in the x-api-token header for all requests" (example
+  ``https://companydomain.pipedrive.com/api/v2/deals``). The base is ``api_base``, else
+  ``https://{options.company_domain}.pipedrive.com``, else ``https://api.pipedrive.com``.
+
+Each listed deal becomes the event its webhook gives for its status (``deal_fields`` is
+shared): ``won`` → ``deal.won``, ``lost`` → ``deal.lost``, else ``deal.changed``;
+``dedupe_key`` = ``pipedrive:poll:{id}:{update_time}``, ``version`` = ``update_time``. A
+won deal edited later is listed again with a newer ``update_time`` and gives another
+``deal.won`` (new key, newer version), as HubSpot's poller does. ``updated_since`` is
+inclusive, so the cursor is the greatest ``update_time`` seen: the newest deal is read
+again next time and recognised by its key. Not confirmed: whether a deal whose only change
+is to a related object (product, participant) gets a new ``update_time``.
 """
 
 from __future__ import annotations
@@ -35,14 +62,34 @@ from ...domain.errors import InvalidValue
 from ...domain.events import DEAL_CHANGED, DEAL_LOST, DEAL_WON, Event, Subject
 from ...services.connectors import (
     InboundRequest,
+    PollResult,
     SignatureRejected,
     SourceConfig,
     SourceSecrets,
+    VendorRefused,
     Verified,
 )
-from .base import digest, from_iso, load_json, mapped_fields, need, require_header, same
+from .base import (
+    api_client,
+    digest,
+    from_iso,
+    get_json,
+    load_json,
+    mapped_fields,
+    need,
+    pick,
+    poll_start,
+    require_header,
+    same,
+    utc_stamp,
+)
 
 _PLAIN_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+API_BASE = "https://api.pipedrive.com"
+DEALS_PATH = "/api/v2/deals"
+PAGE_LIMIT = 100
+MAX_PAGES = 1000
+_POLLED_TYPES = {"won": DEAL_WON, "lost": DEAL_LOST}
 
 
 def _dec(value: Any, field: str) -> str | None:
@@ -81,6 +128,29 @@ def _ref(value: Any) -> str | None:
     if isinstance(value, Mapping):
         value = value.get("value", value.get("id"))
     return None if value is None or value == "" else str(value)
+
+
+def deal_fields(
+    data: Mapping[str, Any], deal_id: str, config: SourceConfig, *, where: str
+) -> dict[str, Any]:
+    """The canonical fields of a deal object (a webhook's ``data`` or an API v2 deal)."""
+    closed = data.get("won_time") or data.get("close_time")
+    fields: dict[str, Any] = {
+        **mapped_fields(data, config),
+        "deal_id": deal_id,
+        "name": data.get("title"),
+        "amount": _dec(data.get("value"), f"{where}.value"),
+        "currency": data.get("currency"),
+        "stage": _ref(data.get("stage_id")),
+        "pipeline": _ref(data.get("pipeline_id")),
+        "status": str(data.get("status") or "open"),
+        "close_date": _time(closed, f"{where}.won_time").date().isoformat() if closed else None,
+        "client_ref": _ref(data.get("org_id")),
+    }
+    org = data.get("org_id")
+    if isinstance(org, Mapping) and org.get("name"):
+        fields["client_name"] = org["name"]
+    return fields
 
 
 class PipedriveConnector:
@@ -141,24 +211,7 @@ class PipedriveConnector:
             event_type = DEAL_LOST
         else:
             event_type = DEAL_CHANGED
-        closed = data.get("won_time") or data.get("close_time")
-        fields: dict[str, Any] = {
-            **mapped_fields(data, config),
-            "deal_id": deal_id,
-            "name": data.get("title"),
-            "amount": _dec(data.get("value"), "body.data.value"),
-            "currency": data.get("currency"),
-            "stage": _ref(data.get("stage_id")),
-            "pipeline": _ref(data.get("pipeline_id")),
-            "status": status,
-            "close_date": _time(closed, "body.data.won_time").date().isoformat()
-            if closed
-            else None,
-            "client_ref": _ref(data.get("org_id")),
-        }
-        org = data.get("org_id")
-        if isinstance(org, Mapping) and org.get("name"):
-            fields["client_name"] = org["name"]
+        fields = deal_fields(data, deal_id, config, where="body.data")
         event_id = meta.get("id")
         dedupe = (
             f"pipedrive:{event_id}"
@@ -183,6 +236,79 @@ class PipedriveConnector:
         return event
 
 
-CONNECTOR = PipedriveConnector()
+def polled_deal_event(deal: Any, config: SourceConfig, *, where: str) -> Event:
+    """One deal of an API v2 list answer → the event its webhook gives for its status:
+    ``won`` → ``deal.won``, ``lost`` → ``deal.lost``, else ``deal.changed``."""
+    if not isinstance(deal, Mapping):
+        raise InvalidValue(f"{where} is not an object", field=where)
+    deal_id = _ref(need(deal, "id", where=where))
+    if deal_id is None:
+        raise InvalidValue(f"{where}.id is missing", field=f"{where}.id")
+    updated_raw = need(deal, "update_time", where=where)
+    updated = _time(updated_raw, f"{where}.update_time")
+    status = str(deal.get("status") or "open")
+    return Event(
+        type=_POLLED_TYPES.get(status, DEAL_CHANGED),
+        subject=Subject.DEAL,
+        external_id=deal_id,
+        occurred_at=updated,
+        dedupe_key=f"pipedrive:poll:{deal_id}:{updated_raw}",
+        fields=deal_fields(deal, deal_id, config, where=where),
+        raw=dict(deal),
+        version=updated,
+    )
 
-__all__ = ["CONNECTOR", "PipedriveConnector"]
+
+class PipedrivePoller:
+    kind = "pipedrive"
+
+    def poll(
+        self, secrets: SourceSecrets, config: SourceConfig, cursor: str | None, *, now: datetime
+    ) -> PollResult:
+        if not secrets.api_token:
+            raise VendorRefused("this Pipedrive source has no API token configured")
+        start = poll_start(config, cursor, now)
+        domain = config.options.get("company_domain")
+        base = f"https://{domain}.pipedrive.com" if domain else API_BASE
+        params: dict[str, Any] = {
+            "updated_since": utc_stamp(start),
+            "sort_by": "update_time",
+            "sort_direction": "asc",
+            "limit": PAGE_LIMIT,
+        }
+        events: list[Event] = []
+        stamps = [start] if cursor else []
+        seen: set[str] = set()
+        with api_client(config, base, {"x-api-token": secrets.api_token}) as client:
+            for page in range(1, MAX_PAGES + 1):
+                body = get_json(client, DEALS_PATH, **params)
+                for i, deal in enumerate(_page_deals(body, f"page{page}")):
+                    event = polled_deal_event(deal, config, where=f"page{page}.data.{i}")
+                    events.append(event)
+                    stamps.append(event.stamp)
+                token = pick(body, "additional_data.next_cursor")
+                if not token or str(token) in seen:
+                    break
+                seen.add(str(token))
+                params["cursor"] = str(token)
+            else:
+                raise VendorRefused(f"Pipedrive still had a next page after {MAX_PAGES} pages")
+        return PollResult(events=events, cursor=utc_stamp(max(stamps)) if stamps else None)
+
+
+def _page_deals(body: Any, where: str) -> list[Any]:
+    """The ``data`` list of one page (``null`` when empty, as v1 answered)."""
+    if not isinstance(body, Mapping):
+        raise InvalidValue(f"{where} is not a JSON object", field=where)
+    if "data" not in body:
+        raise InvalidValue(f"{where}.data is missing", field=f"{where}.data")
+    deals = body["data"] or []
+    if not isinstance(deals, list):
+        raise InvalidValue(f"{where}.data is not a list", field=f"{where}.data")
+    return deals
+
+
+CONNECTOR = PipedriveConnector()
+POLLER = PipedrivePoller()
+
+__all__ = ["CONNECTOR", "POLLER", "PipedriveConnector", "PipedrivePoller", "polled_deal_event"]
