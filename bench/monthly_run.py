@@ -27,10 +27,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import psutil
+from bench_db import fresh_url
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, select
 
 from autoinvoice.adapters.clock import SystemClock
 from autoinvoice.adapters.db import tables as t
@@ -45,7 +46,6 @@ from autoinvoice.services.ports import EntityRecord
 from autoinvoice.services.setup import create_entity
 
 console = Console(width=150)
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def _sink(port_q: mp.Queue, count: mp.Value) -> None:  # type: ignore[type-arg]
@@ -140,20 +140,9 @@ def _seed(url: str, n: int, data_dir: Path) -> None:
     app.engine.dispose()
 
 
-def _fresh_url(kind: str, tmp: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{tmp / 'bench.db'}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text("DROP DATABASE IF EXISTS autoinvoice_bench WITH (FORCE)"))
-        c.execute(text("CREATE DATABASE autoinvoice_bench"))
-    admin.dispose()
-    return "postgresql+psycopg://postgres@127.0.0.1:5432/autoinvoice_bench"
-
-
 def run(kind: str, n: int, workers: int) -> dict[str, object]:
     tmp = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
-    url = _fresh_url(kind, tmp)
+    url = fresh_url(kind, tmp)
     upgrade(make_engine(url))
     console.print(f"[bold]{kind}[/bold]: seeding {n:,} retainer contracts…")
     _seed(url, n, tmp)

@@ -29,7 +29,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,9 +39,10 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from bench_db import BENCH_DB, free_port, fresh_url
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from autoinvoice.adapters.clock import SystemClock
 from autoinvoice.adapters.db import tables as t
@@ -52,28 +52,10 @@ from autoinvoice.services.ingest import PROCESS
 from autoinvoice.services.sources import NewSource, add_source
 
 console = Console(width=150)
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-BENCH_DB = "autoinvoice_bench"
-PG_BENCH = f"postgresql+psycopg://postgres@127.0.0.1:5432/{BENCH_DB}"
 TARGET = 2000.0  # verified events/s on PostgreSQL
 
 
 # -- setup ------------------------------------------------------------------------------------
-def _fresh_url(kind: str, tmp: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{tmp / 'bench.db'}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text("DROP DATABASE IF EXISTS autoinvoice_bench WITH (FORCE)"))
-        c.execute(text("CREATE DATABASE autoinvoice_bench"))
-    admin.dispose()
-    return PG_BENCH
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_healthy(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
@@ -343,7 +325,7 @@ def _http_stack() -> str:
 # -- one run ----------------------------------------------------------------------------------
 def run(kind: str, n: int, conns: int, workers: int, warmup: int) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix=f"bench-intake-{kind}-"))
-    url = _fresh_url(kind, tmp)
+    url = fresh_url(kind, tmp)
     if kind == "sqlite":
         workers = 1
     key = secrets.token_urlsafe(48)
@@ -357,7 +339,7 @@ def run(kind: str, n: int, conns: int, workers: int, warmup: int) -> dict[str, A
         actor="bench",
         kinds=app.source_kinds,
     )
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "AUTOINVOICE_DATABASE_URL": url,

@@ -30,7 +30,6 @@ import os
 import queue
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,9 +46,10 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from bench_db import BENCH_DB, free_port, fresh_url
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from autoinvoice.adapters.clock import SystemClock
 from autoinvoice.adapters.db import tables as t
@@ -66,9 +66,6 @@ from autoinvoice.services.sources import NewSource, add_source
 from autoinvoice.services.triggering import load_rules
 
 console = Console(width=150)
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-BENCH_DB = "autoinvoice_bench"
-PG_BENCH = f"postgresql+psycopg://postgres@127.0.0.1:5432/{BENCH_DB}"
 SOURCE = "crm-bench"
 COMPANY = "hanseatic-logistics"
 POLL_SECONDS = "5"
@@ -77,21 +74,6 @@ WARMUP = 5
 
 
 # -- setup ------------------------------------------------------------------------------------
-def _fresh_url(kind: str, tmp: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{tmp / 'bench.db'}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text("DROP DATABASE IF EXISTS autoinvoice_bench WITH (FORCE)"))
-        c.execute(text("CREATE DATABASE autoinvoice_bench"))
-    admin.dispose()
-    return PG_BENCH
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _seed(app: App, signing_secret: str) -> None:
@@ -384,14 +366,14 @@ def _pct(values: list[float], p: float) -> float:
 
 def run(kind: str, k: int, timeout: float) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix=f"bench-latency-{kind}-"))
-    url = _fresh_url(kind, tmp)
+    url = fresh_url(kind, tmp)
     key = secrets.token_urlsafe(48)
     app = build(Settings(database_url=url, data_dir=tmp, secret_key=key), clock=SystemClock())
     signing_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     _seed(app, signing_secret)
 
     sink, arrivals = _timed_sink()
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "AUTOINVOICE_DATABASE_URL": url,
