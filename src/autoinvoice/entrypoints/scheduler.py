@@ -11,8 +11,9 @@ from typing import Any
 from ..bootstrap import App
 from ..services.ingest import poll_source
 from ..services.invoicing import TickReport, fire_due_schedules
+from ..services.schedules import fire_due_rules
 from ..services.sources import check_source_health
-from ..services.triggering import Outcome, fire_due_rules
+from ..services.triggering import Outcome
 
 log = logging.getLogger(__name__)
 

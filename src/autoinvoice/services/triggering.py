@@ -37,7 +37,7 @@ from ..domain.events import Event, Subject
 from ..domain.invoice import Invoice
 from ..domain.money import to_decimal
 from ..domain.tax import TaxKind
-from ..domain.triggers import Action, Build, RuleKind, TriggerRule, parse_rules
+from ..domain.triggers import Action, Build, RuleKind, parse_rules
 from .errors import Conflict
 from .invoicing import _attach, _issued, _number
 from .ports import ClientRecord, Clock, RuleRecord, SourceRecord, UnbilledEntry, UnitOfWork
@@ -266,7 +266,9 @@ def fire(
     except DomainError as exc:
         uow.rule_firings.settle(firing_id, "failed", detail=str(exc))
         if not retry:  # alerted when it first failed, not again on every retry
-            _alert(uow, now, actor, "rule.failed", record, {"subject": subject, "reason": str(exc)})
+            alert_rule(
+                uow, now, actor, "rule.failed", record, {"subject": subject, "reason": str(exc)}
+            )
         return Outcome(rule.name, "failed", detail=str(exc))
     if event_id is not None:  # an earlier attempt on this event failed: it is resolved now
         uow.rule_firings.resolve(record.id, event_id, firing_id)
@@ -373,7 +375,7 @@ def _create(
     )
 
 
-def _alert(
+def alert_rule(
     uow: UnitOfWork,
     now: datetime,
     actor: str,
@@ -456,7 +458,7 @@ def _event_rule(
     if rule.build is Build.MILESTONES:
         return [_event_milestones(rec, event, event_id, source, mapped, uow, now, actor)]
     contract = _contract_for(uow, mapped.contract_id, BillingModel.TIME_AND_MATERIALS)
-    return _bill_time(rec, [contract], f"contract:{contract.id}", uow, now, actor)
+    return bill_time(rec, [contract], f"contract:{contract.id}", uow, now, actor)
 
 
 def _event_milestones(
@@ -527,7 +529,7 @@ def _failed_firing(
     return fire(rec, subject, "once", build, uow=uow, now=now, actor=actor, event_id=event_id)
 
 
-def _bill_time(
+def bill_time(
     rec: RuleRecord,
     contracts: Sequence[Contract],
     subject: str,
@@ -607,105 +609,7 @@ def check_thresholds(
                 amount = None  # an entry has no rate: building the invoice fails, visibly
             if amount is not None and amount < rule.threshold_amount:
                 continue
-        out.extend(_bill_time(rec, contracts, subject, uow, now, actor))
-    return out
-
-
-# -- schedule rules -------------------------------------------------------------------------
-def _scheduled_contracts(uow: UnitOfWork, rule: TriggerRule) -> list[Contract]:
-    model = {
-        Build.TIME: BillingModel.TIME_AND_MATERIALS,
-        Build.MILESTONES: BillingModel.MILESTONE,
-        Build.RETAINER: BillingModel.RETAINER,
-    }[rule.build]
-    return [
-        c
-        for c in uow.contracts.list()
-        if c.id is not None and c.model is model and c.active and rule.applies_to(c.id, c.model)
-    ]
-
-
-def _schedule_plan(
-    rec: RuleRecord,
-    contract: Contract,
-    occurrence: datetime,
-    uow: UnitOfWork,
-    now: datetime,
-    actor: str,
-    firing_id: int | None,
-) -> Outcome:
-    rule = rec.rule
-    assert contract.id is not None
-    subject, period = f"contract:{contract.id}", occurrence.isoformat()
-    if rule.build is Build.TIME:
-        out = _bill_time(rec, [contract], subject, uow, now, actor, up_to=occurrence, period=period)
-        return out[0]
-    names = [m.name for m in contract.milestones]
-    if rule.requires_milestone:
-        wanted = rule.requires_milestone.casefold()
-        names = [n for n in names if n.casefold() == wanted]
-        done = uow.milestones.states(contract.id).get(names[0] if names else "", (None, None))
-        if not names or done[0] is None:
-            reason = (
-                f"milestone {rule.requires_milestone!r} of contract {contract.name!r} is not "
-                "complete: the invoice waits until it is"
-            )
-            if firing_id is None:
-                firing_id = uow.rule_firings.claim(rec.id, subject, period, now, None)
-                if firing_id is None:
-                    return Outcome(rule.name, "duplicate")
-                uow.rule_firings.settle(firing_id, "waiting", detail=reason)
-                _alert(uow, now, actor, "rule.waiting", rec, {"subject": subject, "reason": reason})
-            return Outcome(rule.name, "waiting", detail=reason)
-    return fire(
-        rec,
-        subject,
-        period,
-        lambda: plan_milestones(contract, names, set(), uow=uow),
-        uow=uow,
-        now=now,
-        actor=actor,
-        firing_id=firing_id,
-    )
-
-
-def fire_due_rules(*, uow: UnitOfWork, clock: Clock, actor: str = "scheduler") -> list[Outcome]:
-    """Fire every schedule-rule occurrence that is due, once per contract and occurrence,
-    and retry the firings that wait for a milestone. One transaction per occurrence."""
-    now = clock.now()
-    out: list[Outcome] = []
-    with uow:
-        # waiting for a milestone, or failed for want of data (a rate, a link): tried again
-        waiting = uow.rule_firings.waiting() + uow.rule_firings.list(outcome="failed")
-        records = {r.id: r for r in uow.rules.list(enabled_only=True)}
-    for w in waiting:
-        rec = records.get(w["rule_id"])
-        if rec is None or rec.rule.kind is not RuleKind.SCHEDULE:
-            continue
-        with uow:
-            contract = uow.contracts.get(int(w["subject"].split(":")[1]))
-            occurrence = datetime.fromisoformat(w["period"])
-            firing_id = w["id"] if w["outcome"] == "waiting" else None  # failed: reclaimed
-            out.append(_schedule_plan(rec, contract, occurrence, uow, now, actor, firing_id))
-            uow.commit()
-    for rec in records.values():
-        rule = rec.rule
-        if rule.kind is not RuleKind.SCHEDULE or rule.recurrence is None:
-            continue
-        nxt = rec.next_run_at
-        if nxt is None:  # a new or changed rule: from the moment it was saved, caught up
-            nxt = rule.recurrence.next_after(rec.updated_at - timedelta(seconds=1))
-            with uow:
-                uow.rules.set_next_run(rec.id, nxt)
-                uow.commit()
-        while nxt is not None and nxt <= now:
-            with uow:
-                for contract in _scheduled_contracts(uow, rule):
-                    if contract.covers(rule.recurrence.local_date(nxt)):
-                        out.append(_schedule_plan(rec, contract, nxt, uow, now, actor, None))
-                nxt = rule.recurrence.next_after(nxt)
-                uow.rules.set_next_run(rec.id, nxt)
-                uow.commit()
+        out.extend(bill_time(rec, contracts, subject, uow, now, actor))
     return out
 
 
@@ -715,7 +619,6 @@ __all__ = [
     "Plan",
     "check_thresholds",
     "fire",
-    "fire_due_rules",
     "load_rules",
     "milestone_names",
     "plan_deal",
