@@ -255,11 +255,18 @@ def _process_one(
         req = uow.inbound.get(inbound_id)
         source = uow.sources.get(req.source_id)
     connector = connector_for(source.kind)
+    refused: list[tuple[Event, str]] = []  # one record the vendor refuses spoils no other
     try:
         events = connector.parse(req.headers, req.body, source.config)
         if any(e.needs_fetch for e in events):
             creds = open_secrets(source, box)
-            events = [connector.fetch(e, creds, source.config) for e in events]
+            fetched = []
+            for e in events:
+                try:
+                    fetched.append(connector.fetch(e, creds, source.config))
+                except VendorRefused as exc:
+                    refused.append((e, f"{type(exc).__name__}: {exc}"))
+            events = fetched
     except VendorUnavailable as exc:
         _source_failed(source, f"{source.kind} API unavailable: {exc}", uow=uow, clock=clock)
         raise
@@ -276,7 +283,11 @@ def _process_one(
     with uow:
         for event in events:
             apply_event(event, source, inbound_id, uow=uow, now=now, actor=f"source:{source.name}")
-        uow.inbound.finish(inbound_id, "done", None, now)
+        for event, error in refused:  # kept as errors: `sources replay` fetches them again
+            event_id = uow.events.add(source.id, inbound_id, event, now)
+            if event_id is not None:
+                uow.events.settle(event_id, "error", f"fetching the record failed: {error}")
+        uow.inbound.finish(inbound_id, "done" if not refused else "partial", None, now)
         uow.sources.succeeded(source.id, now, event=True)
         uow.outbox.complete(job.id, worker, now)
         uow.commit()

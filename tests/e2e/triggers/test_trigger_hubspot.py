@@ -169,3 +169,26 @@ def test_after_linking_the_company_a_replay_bills_the_deal_once(world: World) ->
     [inv] = world.invoices()
     assert inv.number == "INV-2026-000001"
     assert [f["outcome"] for f in world.firings()] == ["issued"]
+
+
+def test_a_deal_the_crm_refuses_does_not_spoil_the_rest_of_the_batch(world: World) -> None:
+    from autoinvoice.services.ingest import replay_inbound
+
+    with VendorApi(_routes()) as api:
+        _setup(world, api)
+        events = json.loads(_batch(world))
+        gone = dict(events[0], eventId=1862839199, objectId=15829380000)  # deleted meanwhile
+        body = json.dumps([gone, *events]).encode()
+        world.post("/webhooks/hubspot", body, _signed(world, body))
+        world.work()
+        assert len(world.invoices()) == 1  # the other deal is billed
+        with world.app.uow(read_only=True) as uow:
+            [req] = uow.inbound.recent(uow.sources.by_name("crm").id)
+        assert req["status"] == "partial"
+        # the record is back (restored in the CRM): a replay bills it, the first deal not again
+        api.routes[("GET", "/crm/v3/objects/deals/15829380000")] = dict(
+            payload("hubspot", "api_deal.json"), id="15829380000"
+        )
+        replay_inbound(req["id"], uow=world.app.uow(), clock=world.app.clock, actor="test")
+        world.work()
+    assert len(world.invoices()) == 2
