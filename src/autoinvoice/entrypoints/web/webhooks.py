@@ -187,6 +187,24 @@ _ACCEPTED = Reply(200, b'{"status":"accepted"}')
 _DUPLICATE = Reply(200, b'{"status":"duplicate"}')
 
 
+class TokenBucket:
+    """At most ``rate`` per second on average, ``burst`` at once (one process)."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self._tokens, self._at = float(burst), time.monotonic()
+        self.dropped = 0
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
 class Intake:
     """The intake itself, independent of the ASGI plumbing: a request in, a reply out."""
 
@@ -195,6 +213,7 @@ class Intake:
         self.writer = IntakeWriter(lambda batch: store_requests(batch, uow=app.uow()))
         self.directory = SourceDirectory(app)
         self.base = app.settings.base_url.rstrip("/")
+        self.rejections = TokenBucket(rate=20.0, burst=100)
 
     async def handle(
         self,
@@ -258,16 +277,25 @@ class Intake:
         inbound: InboundRequest,
         remote: str | None,
     ) -> Reply:
-        await asyncio.to_thread(
-            record_rejection,
-            kind,
-            source_id,
-            reason,
-            inbound.body,
-            remote,
-            uow=self.app.uow(),
-            clock=self.app.clock,
-        )
+        if self.rejections.allow():
+            await asyncio.to_thread(
+                record_rejection,
+                kind,
+                source_id,
+                reason,
+                inbound.body,
+                remote,
+                uow=self.app.uow(),
+                clock=self.app.clock,
+            )
+        else:  # a flood of forged requests must not become a flood of writes
+            self.rejections.dropped += 1
+            if self.rejections.dropped % 1000 == 1:
+                log.warning(
+                    "webhook rejections beyond %s/s: %s not audited individually",
+                    self.rejections.rate,
+                    self.rejections.dropped,
+                )
         return _problem(401, "signature_rejected", reason)
 
     async def _handshake(
