@@ -219,3 +219,32 @@ def test_a_scheduled_invoice_that_failed_bills_once_its_data_is_fixed(world: Wor
     [inv] = world.invoices()
     assert inv.totals().net.amount == Decimal("360.00")
     assert _outcomes(world) == ["issued"]
+
+
+def test_the_same_request_twice_in_one_group_commit_is_stored_once(world: World) -> None:
+    from autoinvoice.services.ingest import accepted, store_requests
+
+    src = world.source("github", "gh", secrets={"signing_secret": "s"})
+    now = world.clock.now()
+    batch = [
+        accepted(src.id, "d-1", {}, b'{"a": 1}', now),
+        accepted(src.id, "d-2", {}, b'{"a": 2}', now),
+        accepted(src.id, "d-1", {}, b'{"a": 1}', now),
+    ]
+    assert store_requests(batch, uow=world.app.uow()) == [True, True, False]
+    assert store_requests(batch[:1], uow=world.app.uow()) == [False]
+    with world.app.uow(read_only=True) as uow:
+        assert len(uow.inbound.recent(src.id)) == 2
+        assert uow.outbox.counts().get("pending") == 2
+
+
+def test_a_redelivered_entry_with_more_decimals_than_stored_is_not_an_edit(world: World) -> None:
+    world.source("csv", "csv")
+    contract = world.contract("time_and_materials", rates=RATES)
+    world.link("csv", project="SUP", contract=contract)
+    world.rules({"name": "0.3h", "threshold": {"hours": "0.3"}, "build": "time"})
+    _in(world, _time(1, "0.3333333333"))
+    [inv] = world.invoices()
+    assert inv.lines[0].quantity == Decimal("0.333333")  # the stored scale, on both databases
+    _in(world, _time(1, "0.3333333333", v=1))  # the same entry again, a newer version
+    assert world.audit("time_entry.edited_after_billing") == []

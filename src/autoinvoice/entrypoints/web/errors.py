@@ -106,15 +106,10 @@ def title_for(code: str) -> str:
     return code.replace("_", " ").capitalize()
 
 
-def problem(
-    status: int,
-    code: str,
-    detail: str,
-    *,
-    field: str | None = None,
-    headers: dict[str, str] | None = None,
-    **extra: Any,
-) -> JSONResponse:
+def problem_body(
+    status: int, code: str, detail: str, *, field: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The RFC 9457 problem document (also sent by the raw-ASGI webhook intake)."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE + code,
         "title": title_for(code),
@@ -125,6 +120,19 @@ def problem(
     if field:
         body["field"] = field
     body.update(extra)
+    return body
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = problem_body(status, code, detail, field=field, **extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -52,6 +52,7 @@ from ...services.ingest import (
 )
 from ...services.ports import SourceRecord
 from ...services.sources import open_secrets
+from .errors import PROBLEM_JSON, problem_body
 
 log = logging.getLogger(__name__)
 
@@ -161,18 +162,8 @@ class SourceDirectory:
         self._loaded = 0.0
 
 
-_PROBLEM_TYPE = "urn:autoinvoice:problem:"
-
-
 def _problem(status: int, code: str, detail: str) -> Reply:
-    body = {
-        "type": _PROBLEM_TYPE + code,
-        "title": code.replace("_", " ").capitalize(),
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    return Reply(status, json.dumps(body).encode(), "application/problem+json")
+    return Reply(status, json.dumps(problem_body(status, code, detail)).encode(), PROBLEM_JSON)
 
 
 @dataclass(frozen=True)
