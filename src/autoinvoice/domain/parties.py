@@ -9,6 +9,7 @@ Tax ids are checked with python-stdnum: EU VAT numbers (``stdnum.eu.vat``), Indi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -67,6 +68,21 @@ def check_tax_id(country: str, tax_id: str, *, field: str = "tax_id") -> str:
     return module.compact(value)
 
 
+_PEPPOL_ID = re.compile(r"(?:[0-9]{4}|[A-Z]{2}):[^\s:]{1,135}")
+
+
+def check_peppol_id(text: str, *, field: str = "peppol_id") -> str:
+    """A Peppol participant id, ``scheme:identifier`` with an EAS scheme (``0208:0123456789``,
+    ``9930:DE123456788``, ``EM:ap@example.com``)."""
+    value = text.strip()
+    if not _PEPPOL_ID.fullmatch(value):
+        raise InvalidValue(
+            f"{text!r} is not a Peppol participant id (scheme:identifier, e.g. 0208:0123456789)",
+            field=field,
+        )
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Address:
     lines: tuple[str, ...]
@@ -99,6 +115,7 @@ class Party:
     is_business: bool = True
     subdivision: str | None = None
     extra: dict[str, str] = field(default_factory=dict, compare=False)
+    peppol_id: str | None = None  # BT-34/BT-49 electronic address, for e-invoice delivery
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.strip():
@@ -109,6 +126,8 @@ class Party:
         for i, e in enumerate(self.emails):
             if "@" not in e or e.startswith("@") or e.endswith("@") or " " in e.strip():
                 raise InvalidValue(f"{e!r} is not an email address", field=f"emails[{i}]")
+        if self.peppol_id:
+            object.__setattr__(self, "peppol_id", check_peppol_id(self.peppol_id))
         if self.address and self.address.subdivision and not self.subdivision:
             object.__setattr__(self, "subdivision", self.address.subdivision)
 
@@ -131,4 +150,11 @@ class Party:
         return self.emails[0]
 
 
-__all__ = ["Address", "Party", "check_country", "check_tax_id", "country_name"]
+__all__ = [
+    "Address",
+    "Party",
+    "check_country",
+    "check_peppol_id",
+    "check_tax_id",
+    "country_name",
+]

@@ -39,6 +39,7 @@ def party_to_json(p: Party) -> dict[str, Any]:
         "emails": list(p.emails),
         "is_business": p.is_business,
         "extra": dict(p.extra),
+        "peppol_id": p.peppol_id,
     }
 
 
@@ -52,6 +53,7 @@ def party_from_json(d: dict[str, Any]) -> Party:
         is_business=d.get("is_business", True),
         subdivision=d.get("subdivision"),
         extra=dict(d.get("extra") or {}),
+        peppol_id=d.get("peppol_id"),
     )
 
 
