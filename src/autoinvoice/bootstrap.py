@@ -24,7 +24,14 @@ from .services.delivery import DeliveryConfig, deliver_invoices
 from .services.ingest import PROCESS, process_inbound
 from .services.invoicing import DELIVER
 from .services.jobs import Handler
-from .services.ports import Clock, DocumentRenderer, EmailTemplates, Mailer, SecretBox
+from .services.ports import (
+    Clock,
+    DocumentRenderer,
+    EInvoiceWriter,
+    EmailTemplates,
+    Mailer,
+    SecretBox,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +59,12 @@ class App:
         from .adapters.documents.pdf import TypstPdfRenderer
 
         return TypstPdfRenderer()
+
+    @cached_property
+    def einvoices(self) -> EInvoiceWriter:
+        from .adapters.documents.einvoice import EInvoiceWriters
+
+        return EInvoiceWriters()
 
     @cached_property
     def templates(self) -> EmailTemplates:
@@ -128,6 +141,7 @@ class App:
                 clock=self.clock,
                 worker=worker,
                 renderer=self.renderer,
+                writer=self.einvoices,
                 mailer=self.mailer,
                 templates=self.templates,
                 config=self.delivery_config,

@@ -108,6 +108,7 @@ def assemble_time(
                 "h",
                 start,
                 end,
+                group=person,
             )
         )
     if not inv.lines:

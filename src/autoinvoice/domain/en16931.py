@@ -135,8 +135,8 @@ class PaymentInstructions:
 
     means_code: str  # BT-81
     remittance: str | None  # BT-83: the ISO 11649 creditor reference
-    iban: str | None  # BT-84
-    bic: str | None  # BT-86
+    account: str | None  # BT-84 payment account identifier: an IBAN, or a local account number
+    provider: str | None  # BT-86 payment service provider: BIC, or IFSC in India
     account_name: str | None  # BT-85
 
 
@@ -219,8 +219,8 @@ def _electronic(p: Party) -> ElectronicAddress | None:
     return None
 
 
-def _party(p: Party, email: str | None = None) -> TradeParty:
-    vat = _vat_id(p)
+def _party(p: Party, email: str | None = None, outside_vat: bool = False) -> TradeParty:
+    vat = None if outside_vat else _vat_id(p)
     return TradeParty(
         name=p.name,
         address=_address(p),
@@ -232,15 +232,20 @@ def _party(p: Party, email: str | None = None) -> TradeParty:
 
 
 def _payment(invoice: Invoice, bank: dict[str, str], number: str) -> PaymentInstructions:
+    """BG-16/BG-17: an IBAN (SEPA when in euro from a SEPA country), else the local account
+    number (BT-84 is any payment account identifier) with its bank code — BIC or, in India,
+    IFSC — as the payment service provider (BT-86)."""
     iban = (bank.get("iban") or "").replace(" ", "").upper() or None
-    bic = (bank.get("bic") or "").replace(" ", "").upper() or None
-    reference = creditor_reference(number)
-    if iban:
-        sepa = invoice.currency == "EUR" and iban[:2] in _SEPA
-        means = PAYMENT_MEANS_SEPA if sepa else PAYMENT_MEANS_CREDIT_TRANSFER
+    account = iban or (bank.get("account_number") or "").replace(" ", "") or None
+    provider = (bank.get("bic") or bank.get("ifsc") or "").replace(" ", "").upper() or None
+    if iban and invoice.currency == "EUR" and iban[:2] in _SEPA:
+        means = PAYMENT_MEANS_SEPA
+    elif account:
+        means = PAYMENT_MEANS_CREDIT_TRANSFER
     else:
         means = PAYMENT_MEANS_NOT_DEFINED
-    return PaymentInstructions(means, reference, iban, bic, bank.get("account_holder"))
+    holder = bank.get("account_holder") if account else None
+    return PaymentInstructions(means, creditor_reference(number), account, provider, holder)
 
 
 def from_invoice(
@@ -295,6 +300,8 @@ def from_invoice(
     ends = [ln.period_end for ln in invoice.lines if ln.period_end]
     credit = invoice.kind is InvoiceKind.CREDIT_NOTE
     prepaid = invoice.amount_paid
+    # not subject to VAT: no VAT identifiers at all (BR-O-02); a seller's goes to BT-32
+    outside_vat = all(ln.tax.category is TaxCategory.OUTSIDE_SCOPE for ln in invoice.lines)
     return EInvoice(
         number=num,
         issue_date=day,
@@ -307,8 +314,8 @@ def from_invoice(
         preceding_date=preceding[1] if preceding else None,
         notes=tuple(invoice.legal_notes()),
         payment_terms=invoice.terms.describe(),
-        seller=_party(invoice.seller, seller_email),
-        buyer=_party(invoice.buyer),
+        seller=_party(invoice.seller, seller_email, outside_vat),
+        buyer=_party(invoice.buyer, outside_vat=outside_vat),
         lines=lines,
         breakdown=breakdown,
         line_total=totals.net.amount,
@@ -317,7 +324,8 @@ def from_invoice(
         total_with_vat=totals.gross.amount,
         prepaid=prepaid,
         payable=totals.gross.amount - prepaid,
-        payment=_payment(invoice, bank or {}, num),
+        # a credit note is paid out by the seller, not to the seller's account
+        payment=None if credit else _payment(invoice, bank or {}, num),
         period_start=min(starts) if starts else None,
         period_end=max(ends) if ends else None,
     )

@@ -66,6 +66,7 @@ class InvoiceLine:
     unit: str = "unit"
     period_start: date | None = None
     period_end: date | None = None
+    group: str | None = None  # a heading consecutive lines share on the document (a person)
 
     def __post_init__(self) -> None:
         if not self.description or not self.description.strip():

@@ -187,14 +187,14 @@ def determine_tax(
     """
     if seller.country == "IN":
         return _india_gst(seller, buyer, kind, place_of_supply)
+    if RATES.get(seller.country) == {}:  # known to levy no VAT (e.g. US): nothing to charge
+        return LineTax(TaxCategory.OUTSIDE_SCOPE, Decimal(0), ())
     if kind is TaxKind.EXEMPT:
         return LineTax(TaxCategory.EXEMPT, Decimal(0), (), NOTE_EXEMPT)
     if kind is TaxKind.ZERO:
         return LineTax(TaxCategory.ZERO, Decimal(0), (TaxComponent("VAT", Decimal(0)),))
     domestic = buyer.country == seller.country
     if domestic or not buyer.is_business:
-        if RATES.get(seller.country) == {}:  # known to levy no VAT (e.g. US)
-            return LineTax(TaxCategory.OUTSIDE_SCOPE, Decimal(0), ())
         rate = _rate(seller.country, kind)
         return LineTax(TaxCategory.STANDARD, rate, (TaxComponent("VAT", rate),))
     if seller.country in EU_COUNTRIES and buyer.country in EU_COUNTRIES:

@@ -497,7 +497,7 @@ def users_api_key(
     out.print(f"API key (shown once): {key}")
 
 
-from . import cli_rules, cli_sources  # noqa: E402, F401  (register their commands)
+from . import cli_documents, cli_rules, cli_sources  # noqa: E402, F401  (register their commands)
 
 
 def main() -> None:

@@ -5,11 +5,49 @@ message already marked sent is not sent again."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from .ports import Clock, Job, Mailer, OutgoingEmail, UnitOfWork
 
 NOTIFY = "notify_owner"
+log = logging.getLogger(__name__)
+
+
+def alert(
+    uow: UnitOfWork,
+    now: datetime,
+    actor: str,
+    *,
+    action: str,
+    subject_type: str,
+    subject_id: int | None,
+    subject: str,
+    body: str,
+    detail: dict[str, object] | None = None,
+    once_per: str | None = None,
+) -> None:
+    """Log, audit and mail the owner from the outbox (caller's transaction). ``once_per``
+    makes the email idempotent on that text (the same alert is mailed once); by default
+    each call mails."""
+    log.warning("%s: %s", action, subject)
+    uow.audit.record(
+        at=now,
+        actor=actor,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        detail=detail if detail is not None else {"message": subject},
+    )
+    token = (
+        hashlib.sha256(once_per.encode()).hexdigest()[:16]
+        if once_per is not None
+        else now.isoformat()
+    )
+    key = f"alert:{action}:{subject_type}:{subject_id}:{token}"
+    uow.outbox.enqueue(NOTIFY, {"subject": subject, "body": body}, key, now, now)
 
 
 @dataclass(frozen=True)

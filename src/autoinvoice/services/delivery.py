@@ -28,12 +28,13 @@ from typing import Any
 from babel.dates import format_date
 
 from ..domain.invoice import Invoice, InvoiceStatus
-from .documents import invoice_document
+from .einvoices import FORMATS, filename, generate
 from .ports import (
     Attachment,
     ClientRecord,
     Clock,
     DocumentRenderer,
+    EInvoiceWriter,
     EmailTemplates,
     EntityRecord,
     Job,
@@ -61,7 +62,7 @@ class _Delivery:
     job: Job
     invoice: Invoice
     email: OutgoingEmail
-    pdf: bytes | None = None  # freshly rendered, to be stored
+    fresh: dict[str, bytes]  # documents rendered for this delivery, to be stored
 
 
 def deliver_invoices(
@@ -74,6 +75,7 @@ def deliver_invoices(
     mailer: Mailer,
     templates: EmailTemplates,
     config: DeliveryConfig,
+    writer: EInvoiceWriter,
 ) -> dict[int, Exception]:
     """Deliver the invoices of ``jobs``; return the jobs that failed, with their errors."""
     failures: dict[int, Exception] = {}
@@ -84,6 +86,7 @@ def deliver_invoices(
         clock=clock,
         worker=worker,
         renderer=renderer,
+        writer=writer,
         templates=templates,
         config=config,
     )
@@ -92,8 +95,8 @@ def deliver_invoices(
     with uow:
         statuses = {}
         for d in deliveries:
-            if d.pdf is not None:
-                uow.documents.put(d.invoice.id or 0, "pdf", d.pdf, clock.now())
+            for kind, content in d.fresh.items():
+                uow.documents.put(d.invoice.id or 0, kind, content, clock.now())
             statuses[d.job.id] = uow.messages.start(
                 message_id=d.email.message_id,
                 invoice_id=d.invoice.id,
@@ -130,6 +133,7 @@ def _prepare(
     clock: Clock,
     worker: str,
     renderer: DocumentRenderer,
+    writer: EInvoiceWriter,
     templates: EmailTemplates,
     config: DeliveryConfig,
 ) -> list[_Delivery]:
@@ -153,7 +157,8 @@ def _prepare(
         live = {i: inv for i, inv in invoices.items() if by_invoice[i] not in skip}
         clients = uow.clients.get_many([inv.client_id or 0 for inv in live.values()])
         entities = {e: uow.entities.get(e) for e in {c.entity_id for c in clients.values()}}
-        pdfs = uow.documents.get_many(list(live), "pdf")
+        kinds = {"pdf"} | {k for c in clients.values() for k in c.documents.attach}
+        stored = {k: uow.documents.get_many(list(live), k) for k in sorted(kinds)}
         tokens = uow.invoices.portal_tokens(list(live))
         uow.commit()
     out = []
@@ -161,16 +166,20 @@ def _prepare(
         job = by_invoice[inv_id]
         client = clients[inv.client_id or 0]
         entity = entities[client.entity_id]
+        wanted = ("pdf", *(k for k in client.documents.attach if k != "pdf"))
         try:
-            fresh = None
-            if inv_id not in pdfs:  # rendered once; a retry reuses the stored document
-                fresh = renderer.render(invoice_document(inv, entity, client.language))
+            # rendered once; a retry reuses the stored documents
+            missing = tuple(k for k in wanted if inv_id not in stored[k])
+            fresh = generate(
+                inv, entity, client.language, missing, renderer=renderer, writer=writer
+            )
+            docs = {k: fresh.get(k) or stored[k][inv_id] for k in wanted}
             email = _compose(
                 inv,
                 entity,
                 client,
                 tokens[inv_id],
-                fresh or pdfs[inv_id],
+                [(k, docs[k]) for k in client.documents.attach],
                 templates=templates,
                 config=config,
                 now=clock.now(),
@@ -187,7 +196,7 @@ def _compose(
     entity: EntityRecord,
     client: ClientRecord,
     token: str,
-    pdf: bytes,
+    documents: list[tuple[str, bytes]],
     *,
     templates: EmailTemplates,
     config: DeliveryConfig,
@@ -219,7 +228,10 @@ def _compose(
         text_body=text,
         html_body=html,
         reply_to=entity.email,
-        attachments=(Attachment(f"{inv.number}.pdf", pdf, "application/pdf"),),
+        attachments=tuple(
+            Attachment(filename(inv, kind), content, FORMATS[kind].media_type)
+            for kind, content in documents
+        ),
         headers=(
             ("X-Autoinvoice-Invoice", inv.number or ""),
             *(sandboxed if config.sandbox_to else ()),

@@ -15,8 +15,11 @@ from ..domain.assembly import assemble_retainer
 from ..domain.contracts import Contract
 from ..domain.errors import DomainError, InvalidTransition, InvalidValue
 from ..domain.invoice import Invoice, InvoiceStatus
+from ..domain.lint import NeedsAttention
 from ..domain.parties import Party
 from ..domain.recurrence import zone
+from .alerts import alert as owner_alert
+from .einvoices import preflight
 from .ports import ClientRecord, Clock, EntityRecord, SeriesRecord, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -80,18 +83,26 @@ def _number(
     uow: UnitOfWork,
     now: datetime,
     series: SeriesRecord | None = None,
+    contract: Contract | None = None,
 ) -> int:
     """Check, take the next number and freeze the invoice in memory; returns the sequence.
 
     Checks run before the number is taken, so a failure raises and consumes nothing; the
-    number is only kept if the caller's transaction commits (gapless)."""
+    number is only kept if the caller's transaction commits (gapless). The checks are the
+    pre-flight lint and the EN 16931 rules (``NeedsAttention`` lists every finding), then
+    the domain's own floor (``Invoice.check_issuable``)."""
     if invoice.status is not InvoiceStatus.DRAFT:
         raise InvalidTransition(invoice.status.value, "issued", "it is already issued")
+    issue_date = now.astimezone(zone(entity.timezone)).date()
+    if contract is None and invoice.contract_id:
+        contract = uow.contracts.get(invoice.contract_id)
+    findings = preflight(invoice, entity, contract, today=issue_date)
+    if findings:
+        raise NeedsAttention(findings)
     invoice.check_issuable()
     assert invoice.series_id is not None
     if series is None or series.id != invoice.series_id:
         series = uow.numbering.get_series(invoice.series_id)
-    issue_date = now.astimezone(zone(entity.timezone)).date()
     seq = uow.numbering.allocate(series.id, series.series.period_key(issue_date))
     invoice.issue(series.series.render(seq, issue_date), issue_date, now)
     invoice.hold_reason = None
@@ -143,11 +154,59 @@ def issue(invoice: Invoice, *, uow: UnitOfWork, now: datetime, actor: str) -> st
 
 
 def issue_invoice(invoice_id: int, *, uow: UnitOfWork, clock: Clock, actor: str) -> str:
-    with uow:
-        inv = uow.invoices.get(invoice_id, for_update=True)
-        number = issue(inv, uow=uow, now=clock.now(), actor=actor)
-        uow.commit()
+    """Issue a stored draft. A draft that fails its checks is marked "needs attention"
+    (the owner is told) and the error, listing every finding, is raised."""
+    try:
+        with uow:
+            inv = uow.invoices.get(invoice_id, for_update=True)
+            number = issue(inv, uow=uow, now=clock.now(), actor=actor)
+            uow.commit()
+    except NeedsAttention as exc:
+        with uow:
+            held = uow.invoices.get(invoice_id, for_update=True)
+            if held.status is InvoiceStatus.DRAFT and held.hold_reason != str(exc):
+                held.hold_reason = str(exc)
+                uow.invoices.save(held)
+                needs_attention(
+                    uow, invoice_id, exc, now=clock.now(), actor=actor, number=held.number
+                )
+            uow.commit()
+        raise
     return number
+
+
+def needs_attention(
+    uow: UnitOfWork,
+    invoice_id: int,
+    exc: DomainError,
+    *,
+    now: datetime,
+    actor: str,
+    number: str | None = None,
+    detail: dict[str, object] | None = None,
+) -> None:
+    """Audit a held draft and tell the owner (once per distinct reason)."""
+    findings = getattr(exc, "findings", None)
+    lines = [f"- {f}" for f in findings] if findings else [f"- {exc}"]
+    owner_alert(
+        uow,
+        now,
+        actor,
+        action="invoice.needs_attention",
+        subject_type="invoice",
+        subject_id=invoice_id,
+        subject=f"Draft invoice {number or invoice_id} needs attention before it can be issued",
+        body="It was not issued, because:\n"
+        + "\n".join(lines)
+        + "\n\nFix the data named, then issue it again.",
+        detail={
+            "reason": str(exc),
+            "field": exc.field,
+            "findings": [f.as_dict() for f in findings] if findings else [],
+            **(detail or {}),
+        },
+        once_per=str(exc),
+    )
 
 
 def void_invoice(
@@ -396,7 +455,7 @@ def _bill(
         source_key=f"contract:{contract.id}:{occurrence.isoformat()}",
     )
     try:
-        seq = _number(inv, ctx.entity, uow=uow, now=now, series=ctx.series)
+        seq = _number(inv, ctx.entity, uow=uow, now=now, series=ctx.series, contract=contract)
     except DomainError as exc:  # held as a draft that needs attention; takes no number
         inv.hold_reason = str(exc)
         inv_id = uow.invoices.add(inv)
@@ -432,12 +491,20 @@ def _needs_attention(
     alert: bool,
 ) -> None:
     uow.firings.settle(firing, outcome, invoice_id, str(exc))
-    if alert:
-        uow.audit.record(
-            at=now,
-            actor=actor,
+    if not alert:
+        return
+    if subject[0] == "invoice":
+        needs_attention(uow, subject[1], exc, now=now, actor=actor)
+    else:  # nothing could be drafted (e.g. a tax id is missing): retried on every tick
+        owner_alert(
+            uow,
+            now,
+            actor,
             action="invoice.needs_attention",
             subject_type=subject[0],
             subject_id=subject[1],
+            subject=f"A scheduled invoice of contract {subject[1]} could not be made",
+            body=f"{exc}\n\nIt is tried again on every tick until the data is fixed.",
             detail={"reason": str(exc), "field": exc.field},
+            once_per=str(exc),
         )

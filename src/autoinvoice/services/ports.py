@@ -15,8 +15,11 @@ from decimal import Decimal
 from typing import Any, Protocol, Self
 
 from ..domain.contracts import Contract, TimeEntry
+from ..domain.documents import Branding, DocumentSettings
+from ..domain.en16931 import EInvoice
 from ..domain.events import Event
 from ..domain.invoice import Invoice
+from ..domain.lint import CheckSettings
 from ..domain.numbering import NumberSeries
 from ..domain.parties import Party
 from ..domain.terms import PaymentTerms
@@ -41,6 +44,8 @@ class EntityRecord:
     bank: dict[str, str] = field(default_factory=dict)
     footer: str = ""
     phone: str | None = None
+    branding: Branding = field(default_factory=Branding)
+    checks: CheckSettings = field(default_factory=CheckSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,7 @@ class ClientRecord:
     terms: PaymentTerms
     language: str = "en"
     timezone: str = "UTC"
+    documents: DocumentSettings = field(default_factory=DocumentSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +130,17 @@ class Entities(Protocol):
     def get(self, entity_id: int) -> EntityRecord: ...
     def first(self) -> EntityRecord | None: ...
     def add(self, record: EntityRecord) -> int: ...
+    def update(
+        self,
+        entity_id: int,
+        *,
+        branding: Branding | None = None,
+        checks: CheckSettings | None = None,
+        bank: dict[str, str] | None = None,
+        footer: str | None = None,
+    ) -> None:
+        """Change the given settings (the others stay)."""
+        ...
 
 
 class Clients(Protocol):
@@ -131,6 +148,7 @@ class Clients(Protocol):
     def get_many(self, ids: Sequence[int]) -> dict[int, ClientRecord]: ...
     def list(self) -> builtins.list[ClientRecord]: ...
     def add(self, record: ClientRecord, created_at: datetime) -> int: ...
+    def set_documents(self, client_id: int, settings: DocumentSettings) -> None: ...
 
 
 class Contracts(Protocol):
@@ -634,8 +652,25 @@ class UnitOfWork(Protocol):
 
 # -- outside effects ------------------------------------------------------------------------
 class DocumentRenderer(Protocol):
-    def render(self, document: dict[str, Any]) -> bytes:
-        """PDF bytes for a laid-out invoice document (see ``services/documents.py``)."""
+    def render(self, document: dict[str, Any], *, pdf_standard: str | None = None) -> bytes:
+        """PDF bytes for a laid-out invoice document (see ``services/documents.py``);
+        ``pdf_standard="a-3b"`` makes it a PDF/A-3b (for Factur-X)."""
+        ...
+
+
+class EInvoiceWriter(Protocol):
+    """The e-invoice syntaxes, written from the EN 16931 model (``domain/en16931.py``)."""
+
+    def ubl(self, doc: EInvoice) -> bytes:
+        """UBL 2.1 Invoice/CreditNote, Peppol BIS Billing 3.0."""
+        ...
+
+    def cii(self, doc: EInvoice) -> bytes:
+        """UN/CEFACT CII D16B, EN 16931 profile."""
+        ...
+
+    def facturx(self, pdf_a3: bytes, cii: bytes, *, number: str, seller: str) -> bytes:
+        """The PDF/A-3b with the CII attached as factur-x.xml and the Factur-X XMP."""
         ...
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from ..domain.contracts import BillingModel, Contract
+from ..domain.documents import Branding, DocumentSettings, check_bank
+from ..domain.lint import CheckSettings
 from ..domain.numbering import NumberSeries
 from .ports import ClientRecord, Clock, EntityRecord, UnitOfWork
 
@@ -12,6 +16,7 @@ from .ports import ClientRecord, Clock, EntityRecord, UnitOfWork
 def create_entity(
     record: EntityRecord, series: NumberSeries, *, uow: UnitOfWork, clock: Clock, actor: str
 ) -> int:
+    record = replace(record, bank=check_bank(record.bank))
     with uow:
         eid = uow.entities.add(record)
         uow.numbering.add_series(eid, "default", series)
@@ -73,3 +78,72 @@ def add_contract(
         )
         uow.commit()
     return cid
+
+
+def _changed(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: str,
+    action: str,
+    subject: tuple[str, int],
+    detail: dict[str, Any],
+) -> None:
+    uow.audit.record(
+        at=clock.now(),
+        actor=actor,
+        action=action,
+        subject_type=subject[0],
+        subject_id=subject[1],
+        detail=detail,
+    )
+
+
+def update_entity_documents(
+    entity_id: int,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: str,
+    branding: Branding | None = None,
+    footer: str | None = None,
+    bank: dict[str, str] | None = None,
+) -> EntityRecord:
+    """Change how an issuing entity's documents look and what they say about payment.
+    Bank details are validated (IBAN/BIC with schwifty, IFSC, UPI) before anything changes."""
+    checked = check_bank(bank) if bank is not None else None
+    with uow:
+        uow.entities.get(entity_id)
+        uow.entities.update(entity_id, branding=branding, bank=checked, footer=footer)
+        detail: dict[str, Any] = {}
+        if branding is not None:
+            detail["branding"] = branding.as_json()
+            detail["logo_bytes"] = len(branding.logo) if branding.logo else 0
+        if footer is not None:
+            detail["footer"] = footer
+        if checked is not None:
+            detail["bank"] = sorted(checked)  # which fields, not the numbers
+        _changed(uow, clock, actor, "entity.documents_changed", ("entity", entity_id), detail)
+        uow.commit()
+        return uow.entities.get(entity_id)
+
+
+def update_checks(
+    entity_id: int, settings: CheckSettings, *, uow: UnitOfWork, clock: Clock, actor: str
+) -> None:
+    with uow:
+        uow.entities.get(entity_id)
+        uow.entities.update(entity_id, checks=settings)
+        detail = {"checks": {k: dict(v) for k, v in settings.values.items()}}
+        _changed(uow, clock, actor, "entity.checks_changed", ("entity", entity_id), detail)
+        uow.commit()
+
+
+def set_client_documents(
+    client_id: int, settings: DocumentSettings, *, uow: UnitOfWork, clock: Clock, actor: str
+) -> None:
+    with uow:
+        uow.clients.get(client_id)
+        uow.clients.set_documents(client_id, settings)
+        detail = {"attach": list(settings.attach)}
+        _changed(uow, clock, actor, "client.documents_changed", ("client", client_id), detail)
+        uow.commit()

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..domain.errors import InvalidValue
+from .alerts import alert
 from .connectors import SourceConfig, SourceSecrets
 from .ports import Clock, SecretBox, SourceRecord, UnitOfWork
 
@@ -132,18 +133,17 @@ def alert_owner(
     subject: str,
     body: str,
 ) -> None:
-    """An alert: logged, audited, and mailed to the owner from the outbox (once per key)."""
-    log.warning("%s: %s", action, subject)
-    uow.audit.record(
-        at=now,
-        actor=actor,
+    """An alert about a source: logged, audited, and mailed to the owner from the outbox."""
+    alert(
+        uow,
+        now,
+        actor,
         action=action,
         subject_type="source",
         subject_id=source_id,
-        detail={"message": subject},
+        subject=subject,
+        body=body,
     )
-    key = f"alert:{action}:{source_id}:{now.isoformat()}"
-    uow.outbox.enqueue("notify_owner", {"subject": subject, "body": body}, key, now, now)
 
 
 def check_source_health(*, uow: UnitOfWork, clock: Clock) -> list[str]:

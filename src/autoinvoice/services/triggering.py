@@ -39,7 +39,7 @@ from ..domain.money import to_decimal
 from ..domain.tax import TaxKind
 from ..domain.triggers import Action, Build, RuleKind, parse_rules
 from .errors import Conflict
-from .invoicing import _attach, _issued, _number
+from .invoicing import _attach, _issued, _number, needs_attention
 from .ports import ClientRecord, Clock, RuleRecord, SourceRecord, UnbilledEntry, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -337,6 +337,7 @@ def _create(
             for s in stale
         )
     outcome, seq = "draft", None
+    held_because: DomainError | None = None
     if hold:
         inv.hold_reason, outcome = hold, "held"
     elif rule.action is Action.ISSUE:
@@ -344,7 +345,7 @@ def _create(
             seq = _number(inv, entity, uow=uow, now=now)
             outcome = "issued"
         except DomainError as exc:  # e.g. the client has no billing address yet
-            inv.hold_reason, outcome = str(exc), "held"
+            inv.hold_reason, outcome, held_because = str(exc), "held", exc
     inv_id = uow.invoices.add(inv, seq=seq)
     if plan.entries and not uow.time_entries.mark_billed(plan.entries, inv_id):
         raise Conflict("time entries were billed by another invoice meanwhile; retrying")
@@ -355,7 +356,9 @@ def _create(
     )
     if outcome == "issued":
         _issued(inv, uow=uow, now=now, actor=actor)
-    else:
+    elif held_because is not None:  # failed its checks: the owner is told
+        needs_attention(uow, inv_id, held_because, now=now, actor=actor, detail={"rule": rule.name})
+    else:  # a plain draft, or held for a stale source (that source's alert tells the owner)
         uow.audit.record(
             at=now,
             actor=actor,

@@ -314,11 +314,16 @@ def test_a_client_without_billing_address_holds_the_invoice(addressless: World) 
     assert inv.status == "draft"
     assert inv.number is None
     assert inv.hold_reason == (
-        "client.address: client 'Hanseatic Logistics AG' has no billing address"
+        "client_address: client 'Hanseatic Logistics AG' has no billing address — add the "
+        "client's billing address (street, postal code, city, country)"
     )
     assert inv.totals().gross.amount == Decimal("21896.89")
     [firing] = world.firings()
     assert (firing["outcome"], firing["invoice_id"]) == ("held", inv.id)
     [attention] = world.audit("invoice.needs_attention")
     assert attention["detail"]["reason"] == inv.hold_reason
-    assert world.smtp.messages == []
+    assert [f["check"] for f in attention["detail"]["findings"]] == ["client_address"]
+    # nothing went to the client; the owner was told what to fix
+    for received in world.smtp.messages:
+        assert "needs attention" in received.message["Subject"]
+        assert "billing address" in received.message.get_content()

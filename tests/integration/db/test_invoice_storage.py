@@ -12,10 +12,10 @@ from autoinvoice.domain.errors import (
     InvalidTransition,
     InvalidValue,
     InvoiceImmutable,
-    MissingData,
     UnknownCurrency,
 )
 from autoinvoice.domain.invoice import InvoiceStatus
+from autoinvoice.domain.lint import NeedsAttention
 from autoinvoice.services.errors import Conflict, NotFound
 from autoinvoice.services.invoicing import delete_draft, issue_invoice, void_invoice
 from autoinvoice.services.payments import RecordPayment, record_payment
@@ -81,12 +81,13 @@ def test_a_failed_issue_consumes_no_number_and_changes_nothing(app, tmp_path) ->
     no_address = make_client(app, entity, address=None)
     ok = make_client(app, entity)
     bad = draft_for(app, no_address)
-    with pytest.raises(MissingData) as err:
+    with pytest.raises(NeedsAttention) as err:
         _issue(app, bad)
     assert err.value.field == "client.address"
+    assert [f.check for f in err.value.findings] == ["client_address"]
     with app.uow(read_only=True) as uow:
         assert uow.invoices.get(bad).status is InvoiceStatus.DRAFT
-        assert uow.outbox.counts() == {}
+        assert uow.outbox.counts() == {"pending": 1}  # the owner's alert; nothing delivered
     assert _issue(app, draft_for(app, ok)) == "INV-2026-000001"
 
 
@@ -261,6 +262,6 @@ def test_money_for_an_invoice_already_paid_becomes_client_credit(app, client_id)
 def test_an_invoice_is_not_issued_to_a_client_without_an_email_address(app) -> None:
     no_email = make_client(app, make_entity(app), emails=())
     inv_id = draft_for(app, no_email)
-    with pytest.raises(MissingData) as err:
+    with pytest.raises(NeedsAttention) as err:
         _issue(app, inv_id)
     assert err.value.field == "client.emails"

@@ -18,7 +18,9 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
 from ...domain.contracts import BillingModel, Contract, Milestone, Rate
+from ...domain.documents import DEFAULT_ACCENT, Branding, DocumentSettings
 from ...domain.invoice import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
+from ...domain.lint import CheckSettings
 from ...domain.money import HALF_UP, quantize
 from ...domain.parties import Party
 from ...domain.recurrence import Recurrence
@@ -58,9 +60,27 @@ class SqlEntities(_Repo):
             tax_id=r.tax_id,
             emails=(r.email,),
             subdivision=r.subdivision,
+            peppol_id=r.peppol_id,
+        )
+        b = dict(r.branding or {})
+        branding = Branding(
+            layout=b.get("layout") or "classic",
+            accent=b.get("accent") or DEFAULT_ACCENT,
+            font=b.get("font"),
+            logo=r.logo if b.get("logo_format") else None,
+            logo_format=b.get("logo_format") if r.logo is not None else None,
         )
         return EntityRecord(
-            r.id, party, r.email, r.timezone, r.locale, dict(r.bank or {}), r.footer or "", r.phone
+            r.id,
+            party,
+            r.email,
+            r.timezone,
+            r.locale,
+            dict(r.bank or {}),
+            r.footer or "",
+            r.phone,
+            branding,
+            CheckSettings(dict(r.checks or {})),
         )
 
     def get(self, entity_id: int) -> EntityRecord:
@@ -93,9 +113,38 @@ class SqlEntities(_Repo):
                 timezone=record.timezone,
                 locale=record.locale,
                 footer=record.footer,
+                peppol_id=p.peppol_id,
+                branding=record.branding.as_json(),
+                logo=record.branding.logo,
+                checks={k: dict(v) for k, v in record.checks.values.items()},
             )
             .returning(t.issuing_entities.c.id)
         ).scalar_one()
+
+    def update(
+        self,
+        entity_id: int,
+        *,
+        branding: Branding | None = None,
+        checks: CheckSettings | None = None,
+        bank: dict[str, str] | None = None,
+        footer: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if branding is not None:
+            values.update(branding=branding.as_json(), logo=branding.logo)
+        if checks is not None:
+            values["checks"] = {k: dict(v) for k, v in checks.values.items()}
+        if bank is not None:
+            values["bank"] = bank
+        if footer is not None:
+            values["footer"] = footer
+        if values:
+            self.conn.execute(
+                update(t.issuing_entities)
+                .where(t.issuing_entities.c.id == entity_id)
+                .values(**values)
+            )
 
 
 class SqlClients(_Repo):
@@ -108,6 +157,7 @@ class SqlClients(_Repo):
             emails=tuple(r.emails or ()),
             is_business=r.is_business,
             subdivision=r.subdivision,
+            peppol_id=r.peppol_id,
         )
         return ClientRecord(
             r.id,
@@ -117,6 +167,7 @@ class SqlClients(_Repo):
             PaymentTerms.parse(r.terms),
             r.language,
             r.timezone,
+            DocumentSettings(tuple((r.documents or {}).get("attach") or ("pdf",))),
         )
 
     def get(self, client_id: int) -> ClientRecord:
@@ -152,9 +203,18 @@ class SqlClients(_Repo):
                 language=record.language,
                 timezone=record.timezone,
                 created_at=created_at,
+                peppol_id=p.peppol_id,
+                documents={"attach": list(record.documents.attach)},
             )
             .returning(t.clients.c.id)
         ).scalar_one()
+
+    def set_documents(self, client_id: int, settings: DocumentSettings) -> None:
+        self.conn.execute(
+            update(t.clients)
+            .where(t.clients.c.id == client_id)
+            .values(documents={"attach": list(settings.attach)})
+        )
 
 
 class SqlContracts(_Repo):
@@ -333,6 +393,7 @@ class SqlInvoices(_Repo):
                         net_amount=ln.net(inv.currency),
                         period_start=ln.period_start,
                         period_end=ln.period_end,
+                        line_group=ln.group,
                     )
                     for i, ln in enumerate(inv.lines, 1)
                 ],
@@ -387,6 +448,7 @@ class SqlInvoices(_Repo):
                     unit=x.unit,
                     period_start=x.period_start,
                     period_end=x.period_end,
+                    group=x.line_group,
                 )
             )
         return out

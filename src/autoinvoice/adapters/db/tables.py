@@ -74,6 +74,10 @@ issuing_entities = Table(
     Column("timezone", String(64), nullable=False),
     Column("locale", String(16), nullable=False),
     Column("footer", Text, nullable=False, default=""),
+    Column("peppol_id", String(150)),
+    Column("branding", JSON, nullable=False, default=dict),  # layout, accent, font, logo_format
+    Column("logo", LargeBinary),
+    Column("checks", JSON, nullable=False, default=dict),  # pre-flight check settings
 )
 
 number_series = Table(
@@ -113,6 +117,8 @@ clients = Table(
     Column("language", String(16), nullable=False, default="en"),
     Column("timezone", String(64), nullable=False, default="UTC"),
     Column("created_at", AwareDateTime(), nullable=False),
+    Column("peppol_id", String(150)),
+    Column("documents", JSON, nullable=False, default=dict),  # {"attach": ["pdf", "ubl"]}
 )
 
 contracts = Table(
@@ -207,6 +213,7 @@ invoice_lines = Table(
     Column("net_amount", ExactDecimal(), nullable=False),
     Column("period_start", Date),
     Column("period_end", Date),
+    Column("line_group", String(200)),  # a heading lines share on the document (the person)
 )
 
 documents = Table(
@@ -214,7 +221,7 @@ documents = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("invoice_id", ForeignKey("invoices.id"), nullable=False),
-    Column("kind", String(20), nullable=False),  # pdf
+    Column("kind", String(20), nullable=False),  # pdf | facturx | ubl | cii
     Column("content", LargeBinary, nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("created_at", AwareDateTime(), nullable=False),

@@ -25,13 +25,14 @@ from ...domain.recurrence import zone
 from ...services import invoicing, payments
 from ...services.accounts import can_write
 from ...services.documents import invoice_document
+from ...services.einvoices import FORMATS, check_format, preflight
 from ...services.errors import NotFound, ServiceError
 from ...services.ports import UserRecord
 from .deps import AppDep, Reader, Writer, actor
 from .errors import status_for
 from .overview import business_today, is_open, missing_billing_data, summary_overdue
 from .pages import LOCALE, STATUS_LABELS, flash, render
-from .pdf import pdf_response
+from .pdf import document_response, pdf_response
 
 router = APIRouter(include_in_schema=False)
 
@@ -128,8 +129,15 @@ def _invoice_context(app: App, invoice_id: int) -> dict[str, Any]:
             portal_link = f"/portal/invoices/{uow.invoices.portal_token(invoice_id)}"
             uow.commit()
     today = business_today(app.clock.now(), entity)
+    checks = []
+    if inv.status is InvoiceStatus.DRAFT:
+        with app.uow(read_only=True) as uow:
+            contract = uow.contracts.get(inv.contract_id) if inv.contract_id else None
+        checks = preflight(inv, entity, contract, today=today)
     return {
         "nav": "invoices",
+        "checks": checks,
+        "formats": [] if inv.status is InvoiceStatus.DRAFT else list(FORMATS.values()),
         "inv": inv,
         "doc": invoice_document(inv, entity, LOCALE),
         "client": client,
@@ -176,10 +184,21 @@ def invoice_page(request: Request, invoice_id: int, user: Reader, app: AppDep) -
 
 
 @router.get("/invoices/{invoice_id:int}/pdf")
+@router.get("/invoices/{invoice_id:int}/preview")
 def invoice_pdf(invoice_id: int, _: Reader, app: AppDep) -> Response:
+    """The PDF: a draft rendered as it would be issued (marked DRAFT, nothing issued or
+    kept), an issued invoice's stored document."""
     with app.uow(read_only=True) as uow:
         inv = uow.invoices.get(invoice_id)
     return pdf_response(app, inv)
+
+
+@router.get("/invoices/{invoice_id:int}/documents/{fmt}")
+def invoice_download(invoice_id: int, fmt: str, _: Reader, app: AppDep) -> Response:
+    check_format(fmt)
+    with app.uow(read_only=True) as uow:
+        inv = uow.invoices.get(invoice_id)
+    return document_response(app, inv, fmt, inline=False)
 
 
 def _failed(

@@ -26,7 +26,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ...bootstrap import App
-from . import admin, api, api_triggers, errors, login, portal, webhooks
+from . import admin, api, api_documents, api_triggers, errors, login, portal, webhooks
 from .deps import AppDep
 from .pages import STATIC_DIR, error_page, make_templates
 from .schemas import Problem
@@ -138,7 +138,15 @@ def create_app(app: App) -> FastAPI:
     # outermost: webhook requests skip sessions, routing and page middleware
     web.add_middleware(webhooks.WebhookIntake, intake=webhooks.Intake(app))
     web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    routers = (health, login.router, admin.router, portal.router, api.router, api_triggers.router)
+    routers = (
+        health,
+        login.router,
+        admin.router,
+        portal.router,
+        api.router,
+        api_documents.router,
+        api_triggers.router,
+    )
     for router in routers:
         web.include_router(router)
     errors.install(web, error_page)

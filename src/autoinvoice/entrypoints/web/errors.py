@@ -180,7 +180,9 @@ def install(app: FastAPI, html: HtmlRenderer) -> None:
 
     async def on_domain(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DomainError | ServiceError)
-        return respond(request, status_for(exc), exc.code, exc.message, exc.field)
+        findings = getattr(exc, "findings", None)  # NeedsAttention: every check that failed
+        extra = {"findings": [f.as_dict() for f in findings]} if findings else {}
+        return respond(request, status_for(exc), exc.code, exc.message, exc.field, **extra)
 
     async def on_login_required(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginRequired)

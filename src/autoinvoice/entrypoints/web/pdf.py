@@ -1,47 +1,44 @@
-"""Serving an invoice's PDF.
+"""Serving an invoice's documents: PDF, Factur-X PDF, UBL and CII XML.
 
-An issued invoice's PDF is the stored one — the document that was emailed, byte for byte.
-Until delivery has stored it (and always for a draft) the PDF is rendered on the fly and
-not kept: a draft still changes, and storing issued documents is delivery's job.
+An issued invoice's documents are the stored ones — what was emailed, byte for byte; one not
+stored yet is generated once and kept (``services.einvoices.document_for``). A draft has only
+its PDF preview, rendered on the fly (marked DRAFT) and never kept.
 """
 
 from __future__ import annotations
 
-import re
-
 from fastapi.responses import Response
 
 from ...bootstrap import App
-from ...domain.invoice import Invoice, InvoiceStatus
-from ...services.documents import invoice_document
+from ...domain.invoice import Invoice
+from ...services.einvoices import FORMATS, document_for, filename
 
 
-def filename(invoice: Invoice) -> str:
-    stem = invoice.number or f"draft-{invoice.id}"
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", stem) + ".pdf"
+def document(app: App, invoice_id: int, fmt: str) -> tuple[Invoice, bytes]:
+    return document_for(
+        invoice_id, fmt, uow=app.uow(), clock=app.clock, renderer=app.renderer, writer=app.einvoices
+    )
 
 
-def invoice_pdf(app: App, invoice: Invoice) -> bytes:
+def document_response(
+    app: App, invoice: Invoice, fmt: str = "pdf", *, head: bool = False, inline: bool = True
+) -> Response:
+    """The document as a download (PDFs shown inline unless ``inline`` is False)."""
     assert invoice.id is not None
-    with app.uow(read_only=True) as uow:
-        stored = (
-            None if invoice.status is InvoiceStatus.DRAFT else uow.documents.get(invoice.id, "pdf")
-        )
-        if stored is not None:
-            return stored
-        entity = uow.entities.get(invoice.entity_id or 0)
-        client = uow.clients.get(invoice.client_id or 0)
-    return app.renderer.render(invoice_document(invoice, entity, client.language))
-
-
-def pdf_response(app: App, invoice: Invoice, *, head: bool = False) -> Response:
-    content = b"" if head else invoice_pdf(app, invoice)
+    content = b"" if head else document(app, invoice.id, fmt)[1]
+    disposition = (
+        "inline" if inline and FORMATS[fmt].media_type == "application/pdf" else ("attachment")
+    )
     return Response(
         content,
-        media_type="application/pdf",
+        media_type=FORMATS[fmt].media_type,
         headers={
-            "Content-Disposition": f'inline; filename="{filename(invoice)}"',
+            "Content-Disposition": f'{disposition}; filename="{filename(invoice, fmt)}"',
             "Cache-Control": "private, no-store",
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+def pdf_response(app: App, invoice: Invoice, *, head: bool = False) -> Response:
+    return document_response(app, invoice, "pdf", head=head)

@@ -14,14 +14,16 @@ import re
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from ...domain.errors import InvalidValue
 from ...domain.invoice import Invoice, InvoiceStatus
 from ...services import portal
 from ...services.documents import invoice_document
+from ...services.einvoices import FORMATS, check_format
 from ...services.errors import NotFound
 from .deps import AppDep, session_user
 from .overview import business_today
 from .pages import error_page, render
-from .pdf import pdf_response
+from .pdf import document_response
 
 router = APIRouter(include_in_schema=False)
 
@@ -75,6 +77,11 @@ def invoice_view(token: str, request: Request, app: AppDep) -> Response:
             "settled": inv.status is InvoiceStatus.PAID,
             "void": inv.status is InvoiceStatus.VOID,
             "pdf_url": f"/portal/invoices/{token}/pdf",
+            "downloads": [
+                (f.title, f"/portal/invoices/{token}/download/{f.name}")
+                for f in FORMATS.values()
+                if f.name != "pdf"
+            ],
         },
         headers=PRIVATE,
     )
@@ -82,10 +89,17 @@ def invoice_view(token: str, request: Request, app: AppDep) -> Response:
 
 @router.api_route("/portal/invoices/{token}/pdf", methods=["GET", "HEAD"])
 def invoice_pdf(token: str, request: Request, app: AppDep) -> Response:
+    return invoice_download(token, "pdf", request, app)
+
+
+@router.api_route("/portal/invoices/{token}/download/{fmt}", methods=["GET", "HEAD"])
+def invoice_download(token: str, fmt: str, request: Request, app: AppDep) -> Response:
+    """The invoice as PDF, Factur-X PDF, UBL or CII XML (for the client's accounting)."""
     try:
+        check_format(fmt)
         inv = _lookup(token, request, app, record_view=False)
-    except NotFound:
+    except (NotFound, InvalidValue):
         return _missing(request)
-    response = pdf_response(app, inv, head=request.method == "HEAD")
+    response = document_response(app, inv, fmt, head=request.method == "HEAD", inline=False)
     response.headers.update(PRIVATE)
     return response

@@ -1,0 +1,253 @@
+"""The words printed on an invoice, in the client's language: labels, titles, legal notes.
+
+Pure data, no I/O. The PDF templates (``adapters/documents/templates/invoice``) merge a
+label set over their English defaults, so every key here is a key a template may print;
+a language that is not listed falls back to English.
+
+Vocabulary follows what invoices in each country really print: German "Rechnung", "USt-IdNr.",
+"Leistungszeitraum" (§ 14 Abs. 4 UStG wording); French "Facture", "Avoir", "Total HT/TTC",
+"Net à payer" (art. 242 nonies A annexe II CGI wording); Hindi "बीजक" for invoice and
+"कर बीजक" for the GST "Tax Invoice" (Rule 46 CGST Rules), "GST" terms as in the official Hindi
+text of the CGST Rules ("प्रदाय" supply, "संदाय" payment, "वचनपत्र" letter of undertaking).
+
+>>> labels_for("de")["amount_due"]
+'Zahlbetrag'
+>>> title_for("invoice", "hi", tax_invoice=True)
+'कर बीजक'
+>>> translate_note("Exempt from VAT.", "fr")
+'Exonéré de TVA.'
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ..domain.tax import NOTE_EXEMPT, NOTE_EXPORT, NOTE_GST_EXPORT, NOTE_REVERSE_CHARGE
+
+__all__ = ["LANGUAGES", "labels_for", "title_for", "translate_note"]
+
+_EN: Final = {
+    "invoice": "Invoice",
+    "credit_note": "Credit note",
+    "tax_invoice": "Tax Invoice",
+    "invoice_no": "Invoice no.",
+    "credit_note_no": "Credit note no.",
+    "issue_date": "Issue date",
+    "due_date": "Due date",
+    "service_period": "Service period",
+    "bill_to": "Bill to",
+    "from": "From",
+    "reference": "Your reference",
+    "tax_id": "Tax ID",
+    "description": "Description",
+    "qty": "Qty",
+    "unit_price": "Unit price",
+    "tax": "Tax",
+    "amount": "Amount",
+    "subtotal": "Subtotal",
+    "total": "Total",
+    "paid": "Paid",
+    "amount_due": "Amount due",
+    "amount_credited": "Amount credited",
+    "tax_summary": "Tax summary",
+    "taxable": "Taxable amount",
+    "payment": "Payment",
+    "terms": "Terms",
+    "payment_reference": "Payment reference",
+    "scan_to_pay": "Scan to pay",
+    "notes": "Notes",
+    "corrects": "Corrects invoice",
+    "draft": "DRAFT",
+    "page": "Page",
+    "of": "of",
+    "facturx": "This PDF contains a structured e-invoice (Factur-X).",
+}
+
+_DE: Final = {
+    "invoice": "Rechnung",
+    "credit_note": "Gutschrift",
+    "tax_invoice": "Rechnung",
+    "invoice_no": "Rechnungsnr.",
+    "credit_note_no": "Gutschriftsnr.",
+    "issue_date": "Datum",
+    "due_date": "Fällig am",
+    "service_period": "Leistungszeitraum",
+    "bill_to": "Rechnungsempfänger",
+    "from": "Von",
+    "reference": "Ihre Referenz",
+    "tax_id": "USt-IdNr.",
+    "description": "Beschreibung",
+    "qty": "Menge",
+    "unit_price": "Einzelpreis",
+    "tax": "USt.",
+    "amount": "Betrag",
+    "subtotal": "Nettobetrag",
+    "total": "Gesamtbetrag",
+    "paid": "Bereits bezahlt",
+    "amount_due": "Zahlbetrag",
+    "amount_credited": "Gutschriftsbetrag",
+    "tax_summary": "Umsatzsteuer",
+    "taxable": "Bemessungsgrundlage",
+    "payment": "Zahlung",
+    "terms": "Zahlungsbedingungen",
+    "payment_reference": "Verwendungszweck",
+    "scan_to_pay": "Mit der Banking-App scannen",
+    "notes": "Hinweise",
+    "corrects": "Korrektur zur Rechnung",
+    "draft": "ENTWURF",
+    "page": "Seite",
+    "of": "von",
+    "facturx": "Dieses PDF enthält eine strukturierte E-Rechnung (Factur-X).",
+}
+
+_FR: Final = {
+    "invoice": "Facture",
+    "credit_note": "Avoir",
+    "tax_invoice": "Facture",
+    "invoice_no": "Facture n°",
+    "credit_note_no": "Avoir n°",
+    "issue_date": "Date d'émission",
+    "due_date": "Date d'échéance",
+    "service_period": "Période de prestation",
+    "bill_to": "Facturé à",
+    "from": "Émetteur",
+    "reference": "Votre référence",
+    "tax_id": "N° TVA",
+    "description": "Désignation",
+    "qty": "Qté",
+    "unit_price": "Prix unitaire HT",
+    "tax": "TVA",
+    "amount": "Montant HT",
+    "subtotal": "Total HT",
+    "total": "Total TTC",
+    "paid": "Déjà réglé",
+    "amount_due": "Net à payer",
+    "amount_credited": "Montant de l'avoir",
+    "tax_summary": "Récapitulatif TVA",
+    "taxable": "Base HT",
+    "payment": "Règlement",
+    "terms": "Conditions de paiement",
+    "payment_reference": "Référence de paiement",
+    "scan_to_pay": "Scanner pour payer",
+    "notes": "Mentions",
+    "corrects": "Avoir relatif à la facture",
+    "draft": "BROUILLON",
+    "page": "Page",
+    "of": "sur",
+    "facturx": "Ce PDF contient une facture électronique structurée (Factur-X).",
+}
+
+_HI: Final = {
+    "invoice": "बीजक",
+    "credit_note": "क्रेडिट नोट",
+    "tax_invoice": "कर बीजक",
+    "invoice_no": "बीजक सं.",
+    "credit_note_no": "क्रेडिट नोट सं.",
+    "issue_date": "जारी करने की तिथि",
+    "due_date": "देय तिथि",
+    "service_period": "सेवा अवधि",
+    "bill_to": "बिल प्राप्तकर्ता",
+    "from": "आपूर्तिकर्ता",
+    "reference": "आपका संदर्भ",
+    "tax_id": "कर पहचान सं.",
+    "description": "विवरण",
+    "qty": "मात्रा",
+    "unit_price": "दर",
+    "tax": "कर",
+    "amount": "राशि",
+    "subtotal": "उप-योग",
+    "total": "कुल राशि",
+    "paid": "प्राप्त भुगतान",
+    "amount_due": "देय राशि",
+    "amount_credited": "क्रेडिट राशि",
+    "tax_summary": "कर सारांश",
+    "taxable": "कर योग्य मूल्य",
+    "payment": "भुगतान",
+    "terms": "भुगतान की शर्तें",
+    "payment_reference": "भुगतान संदर्भ",
+    "scan_to_pay": "भुगतान के लिए स्कैन करें",
+    "notes": "टिप्पणियाँ",
+    "corrects": "मूल बीजक सं.",
+    "draft": "प्रारूप",
+    "page": "पृष्ठ",
+    "of": "/",
+    "facturx": "इस PDF में संरचित ई-बीजक (Factur-X) शामिल है।",
+}
+
+_LABELS: Final = {"en": _EN, "de": _DE, "fr": _FR, "hi": _HI}
+
+LANGUAGES: Final = tuple(_LABELS)
+"""Languages with a complete label set; any other falls back to English."""
+
+# The legal notes the domain emits (domain/tax.py), in English, translated per language.
+_GST_EXEMPT = "Exempt supply under GST."  # literal in domain/tax.py (no NOTE_ constant yet)
+
+_NOTES: Final[dict[str, dict[str, str]]] = {
+    NOTE_REVERSE_CHARGE: {
+        "de": "Steuerschuldnerschaft des Leistungsempfängers (Reverse-Charge-Verfahren, "
+        "Art. 196 MwSt-Systemrichtlinie 2006/112/EG).",
+        "fr": "Autoliquidation : TVA due par le preneur (art. 196 de la directive 2006/112/CE).",
+        "hi": "रिवर्स चार्ज: कर का संदाय प्राप्तकर्ता द्वारा किया जाएगा "
+        "(परिषद निर्देश 2006/112/EC, अनुच्छेद 196)।",
+    },
+    NOTE_EXPORT: {
+        "de": "Im Inland nicht steuerbare Leistung: Leistungsort ist das Land des "
+        "Leistungsempfängers (Art. 44 MwSt-Systemrichtlinie 2006/112/EG).",
+        "fr": "TVA non applicable dans le pays du prestataire : le lieu de la prestation est "
+        "le pays du preneur (art. 44 de la directive 2006/112/CE).",
+        "hi": "विक्रेता के देश में वैट देय नहीं: प्रदाय का स्थान प्राप्तकर्ता का देश है "
+        "(परिषद निर्देश 2006/112/EC, अनुच्छेद 44)।",
+    },
+    NOTE_EXEMPT: {
+        "de": "Von der Umsatzsteuer befreit.",
+        "fr": "Exonéré de TVA.",
+        "hi": "वैट से छूट प्राप्त।",
+    },
+    NOTE_GST_EXPORT: {
+        "de": "Ausfuhrleistung unter LUT (Letter of Undertaking) ohne Zahlung der "
+        "integrierten Steuer (IGST).",
+        "fr": "Prestation destinée à l'exportation sous LUT (Letter of Undertaking), sans "
+        "paiement de la taxe intégrée (IGST).",
+        "hi": "एकीकृत कर (IGST) के संदाय के बिना वचनपत्र (LUT) के अधीन निर्यात के लिए आशयित प्रदाय।",
+    },
+    _GST_EXEMPT: {
+        "de": "Nach GST steuerbefreite Leistung.",
+        "fr": "Prestation exonérée de GST.",
+        "hi": "जीएसटी के अंतर्गत छूट प्राप्त प्रदाय।",
+    },
+}
+
+
+def _language(lang: str) -> str:
+    """``"de_AT"``, ``"de-AT"`` and ``"DE"`` all mean German."""
+    return lang.replace("-", "_").split("_")[0].lower()
+
+
+def labels_for(lang: str) -> dict[str, str]:
+    """The complete label set for ``lang`` (an ISO 639 code); English when unknown.
+
+    Returns a fresh dict the caller may change.
+    """
+    return dict(_LABELS.get(_language(lang), _EN))
+
+
+def title_for(kind: str, lang: str, tax_invoice: bool = False) -> str:
+    """The document title: ``"invoice"`` or ``"credit_note"`` in ``lang``.
+
+    ``tax_invoice`` asks for India's "Tax Invoice" (CGST Rules, Rule 46); languages without
+    such a title (German, French) print their plain word for invoice.
+    """
+    labels = _LABELS.get(_language(lang), _EN)
+    if kind == "credit_note":
+        return labels["credit_note"]
+    if kind != "invoice":
+        raise ValueError(f"unknown document kind {kind!r} (invoice or credit_note)")
+    return labels["tax_invoice" if tax_invoice else "invoice"]
+
+
+def translate_note(note: str, lang: str) -> str:
+    """A legal note from ``domain.tax`` in ``lang``; notes it does not know pass through."""
+    translations = _NOTES.get(note)
+    if translations is None:
+        return note
+    return translations.get(_language(lang), note)
