@@ -28,6 +28,7 @@ test: $(STAMP) chromium
 
 bench: $(STAMP)
 	$(BIN)/python bench/monthly_run.py
+	$(BIN)/python bench/documents.py
 	$(BIN)/python bench/webhook_intake.py && $(BIN)/python bench/webhook_latency.py
 
 lint: $(STAMP)

@@ -118,7 +118,10 @@ def upi_payload(*, vpa: str, name: str, amount: Decimal, reference: str, note: s
         ("tr", reference[:35]),
         ("tn", note[:80]),
     ]
-    return "upi://pay?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in params)
+    # the address keeps its "@", as in NPCI's examples (some apps do not decode %40)
+    return "upi://pay?" + "&".join(
+        f"{k}={quote(v, safe='@' if k == 'pa' else '')}" for k, v in params
+    )
 
 
 __all__ = [

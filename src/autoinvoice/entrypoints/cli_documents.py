@@ -52,6 +52,10 @@ def invoices_export(
     """Write an issued invoice's PDF, Factur-X PDF, UBL or CII XML to a file.
 
     The stored document is written byte for byte when there is one (what the client got)."""
+    _export(ref, fmt, output, database_url)
+
+
+def _export(ref: str, fmt: str, output: Path | None, database_url: str | None) -> None:
     app = _app(database_url)
     with _errors():
         inv, content = document_for(
@@ -72,17 +76,7 @@ def invoices_preview(
     database_url: DbUrl = None,
 ) -> None:
     """Render a draft's PDF as it would look, without issuing it (marked DRAFT)."""
-    app = _app(database_url)
-    with _errors():
-        inv, content = document_for(
-            _find(app, ref),
-            "pdf",
-            uow=app.uow(),
-            clock=app.clock,
-            renderer=app.renderer,
-            writer=app.einvoices,
-        )
-    _write(output or Path(filename(inv, "pdf")), content)
+    _export(ref, "pdf", output, database_url)
 
 
 @invoices_cli.command("check")

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from ..bootstrap import App
 from ..domain.contracts import BillingModel, Contract, Milestone, Rate
+from ..domain.documents import DocumentSettings
 from ..domain.numbering import NumberSeries
 from ..domain.parties import Address, Party
 from ..domain.recurrence import Recurrence
@@ -70,11 +71,14 @@ def clients(entity_id: int) -> list[ClientRecord]:
                 tax_id="FR40303265045",
                 address=Address(("18 rue de la République",), "Lyon", "69002", "FR"),
                 emails=("compta@atelier-lumiere.example",),
+                peppol_id="0009:30326504500021",
             ),
             "EUR",
             PaymentTerms.parse("eom:15"),
             "fr",
             "Europe/Paris",
+            # a French client's accounting reads the Factur-X PDF and the UBL file
+            DocumentSettings(("facturx", "ubl")),
         ),
         ClientRecord(
             0,

@@ -65,10 +65,10 @@ _EN: Final = {
 
 _DE: Final = {
     "invoice": "Rechnung",
-    "credit_note": "Gutschrift",
+    "credit_note": "Rechnungskorrektur",  # "Gutschrift" is a self-billed invoice (§14 UStG)
     "tax_invoice": "Rechnung",
     "invoice_no": "Rechnungsnr.",
-    "credit_note_no": "Gutschriftsnr.",
+    "credit_note_no": "Korrektur-Nr.",
     "issue_date": "Datum",
     "due_date": "Fällig am",
     "service_period": "Leistungszeitraum",

@@ -235,7 +235,7 @@ def test_a_group_heading_never_ends_a_page(renderer: TypstPdfRenderer, layout: s
 def test_a_credit_note_names_the_invoice_it_corrects(layout: str) -> None:
     text = text_of(rendered(layout, "credit_note"))
 
-    assert "Gutschrift" in text
+    assert "Rechnungskorrektur" in text
     assert "Korrektur zur Rechnung" in text and "INV-2026-000123" in text
     assert "Gutschriftsbetrag" in text and "Zahlbetrag" not in text
     assert "strukturierte E-Rechnung (Factur-X)" in text
@@ -274,6 +274,11 @@ def test_renders_a_document_with_only_the_required_fields(
     }
 
     assert page_count(renderer.render(document)) == 1
+
+
+@pytest.mark.parametrize("lang", ["de-AT", "hi_IN", "FR"])
+def test_a_language_code_with_a_region_is_accepted(renderer: TypstPdfRenderer, lang: str) -> None:
+    assert page_count(renderer.render({**sample_document(), "lang": lang})) == 1
 
 
 # --- branding --------------------------------------------------------------------------
@@ -355,9 +360,8 @@ def test_renders_pdf_a_3b_with_a_logo_and_a_qr_code(
     metadata = pypdf.PdfReader(io.BytesIO(pdf)).xmp_metadata
     assert metadata is not None
     xmp = metadata.stream.get_data()
-    assert re.search(rb"pdfaid:part[>=\"]+3", xmp) and re.search(
-        rb"pdfaid:conformance[>=\"]+B", xmp
-    )
+    assert re.search(rb"pdfaid:part[>=\"]+3", xmp)
+    assert re.search(rb"pdfaid:conformance[>=\"]+B", xmp)
 
 
 def test_an_unknown_pdf_standard_is_refused(renderer: TypstPdfRenderer) -> None:
@@ -431,7 +435,7 @@ def test_an_unknown_qr_kind_is_refused(renderer: TypstPdfRenderer) -> None:
         qr_svg("hello", "BEZAHLCODE")
     document = sample_document()
     document["payment"] = {**document["payment"], "qr": {"kind": "SWISS", "payload": "x"}}
-    with pytest.raises(PdfRenderError, match="payment.qr needs a kind"):
+    with pytest.raises(PdfRenderError, match=r"payment\.qr needs a kind"):
         renderer.render(document)
 
 

@@ -202,7 +202,7 @@ def test_names_are_escaped_on_pages(app: App, client: TestClient, owner: str) ->
 
 def test_an_unexpected_error_shows_a_plain_page_without_details(app: App) -> None:
     class Broken:
-        def render(self, document: dict[str, object]) -> bytes:
+        def render(self, document: dict[str, object], *, pdf_standard: str | None = None) -> bytes:
             raise RuntimeError("secret internals /etc/passwd")
 
     app.__dict__["renderer"] = Broken()

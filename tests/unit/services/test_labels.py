@@ -74,7 +74,7 @@ def test_a_returned_label_set_is_the_callers_to_change() -> None:
         ("invoice", "fr", False, "Facture"),
         ("invoice", "hi", False, "बीजक"),
         ("credit_note", "en", False, "Credit note"),
-        ("credit_note", "de", False, "Gutschrift"),
+        ("credit_note", "de", False, "Rechnungskorrektur"),
         ("credit_note", "fr", False, "Avoir"),
         ("credit_note", "hi", False, "क्रेडिट नोट"),
         ("invoice", "en", True, "Tax Invoice"),

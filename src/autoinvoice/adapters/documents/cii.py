@@ -24,9 +24,7 @@ Choices the binding leaves open:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from decimal import Decimal
 
 from lxml import etree  # type: ignore[import-untyped]
 from stdnum import iban as iban_number
@@ -40,8 +38,9 @@ from autoinvoice.domain.en16931 import (
     TradeParty,
     VatBreakdown,
 )
-from autoinvoice.domain.money import HALF_UP, quantize
 from autoinvoice.domain.tax import TaxCategory
+
+from .xmlnumbers import amount_formatter, plain
 
 RSM_NS = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 RAM_NS = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
@@ -69,7 +68,7 @@ def write_cii(doc: EInvoice) -> bytes:
 class _Writer:
     def __init__(self, doc: EInvoice) -> None:
         self.doc = doc
-        self.fmt_amount = _amount_formatter(doc.currency)
+        self.fmt_amount = amount_formatter(doc.currency)
 
     def document(self) -> etree._Element:
         d = self.doc
@@ -104,15 +103,15 @@ class _Writer:
         _text(_ram(item, "AssociatedDocumentLineDocument"), "LineID", ln.id)
         _text(_ram(item, "SpecifiedTradeProduct"), "Name", ln.name)
         price = _ram(_ram(item, "SpecifiedLineTradeAgreement"), "NetPriceProductTradePrice")
-        _text(price, "ChargeAmount", _plain(ln.price))
+        _text(price, "ChargeAmount", plain(ln.price))
         delivery = _ram(item, "SpecifiedLineTradeDelivery")
-        _text(delivery, "BilledQuantity", _plain(ln.quantity), unitCode=ln.unit_code)
+        _text(delivery, "BilledQuantity", plain(ln.quantity), unitCode=ln.unit_code)
         settlement = _ram(item, "SpecifiedLineTradeSettlement")
         tax = _ram(settlement, "ApplicableTradeTax")
         _text(tax, "TypeCode", VAT)
         _text(tax, "CategoryCode", ln.category.value)
         if ln.category is not TaxCategory.OUTSIDE_SCOPE:
-            _text(tax, "RateApplicablePercent", _plain(ln.rate))
+            _text(tax, "RateApplicablePercent", plain(ln.rate))
         if ln.period_start or ln.period_end:
             _period(settlement, ln.period_start, ln.period_end)
         summation = _ram(settlement, "SpecifiedTradeSettlementLineMonetarySummation")
@@ -164,7 +163,7 @@ class _Writer:
         if b.exemption_code:
             _text(tax, "ExemptionReasonCode", b.exemption_code)
         if b.category is not TaxCategory.OUTSIDE_SCOPE:
-            _text(tax, "RateApplicablePercent", _plain(b.rate))
+            _text(tax, "RateApplicablePercent", plain(b.rate))
 
     def monetary_summation(self, el: etree._Element) -> None:
         d = self.doc
@@ -256,20 +255,6 @@ def _text(parent: etree._Element, name: str, text: str, **attrs: str) -> etree._
     el = etree.SubElement(parent, _RAM + name, attrs)
     el.text = text
     return el
-
-
-def _plain(d: Decimal) -> str:
-    """A quantity, price or rate as given, in plain notation (``1E+1`` → ``10``)."""
-    return format(d, "f")
-
-
-def _amount_formatter(currency: str) -> Callable[[Decimal], str]:
-    """Amounts are written to the currency's minor unit (EN 16931: at most 2 decimals)."""
-
-    def fmt(amount: Decimal) -> str:
-        return format(quantize(amount, currency, HALF_UP), "f")
-
-    return fmt
 
 
 __all__ = ["QDT_NS", "RAM_NS", "RSM_NS", "UDT_NS", "write_cii"]

@@ -27,7 +27,6 @@ Choices the binding leaves open:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
@@ -42,8 +41,9 @@ from autoinvoice.domain.en16931 import (
     TradeParty,
     VatBreakdown,
 )
-from autoinvoice.domain.money import HALF_UP, quantize
 from autoinvoice.domain.tax import TaxCategory
+
+from .xmlnumbers import amount_formatter, plain
 
 INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 CREDIT_NOTE_NS = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
@@ -70,7 +70,7 @@ class _Writer:
     def __init__(self, doc: EInvoice) -> None:
         self.doc = doc
         self.credit = doc.is_credit_note
-        self.fmt_amount = _amount_formatter(doc.currency)
+        self.fmt_amount = amount_formatter(doc.currency)
 
     def document(self) -> etree._Element:
         d = self.doc
@@ -158,7 +158,7 @@ class _Writer:
         cat = _cac(sub, "TaxCategory")
         _cbc(cat, "ID", b.category.value)
         if b.category is not TaxCategory.OUTSIDE_SCOPE:
-            _cbc(cat, "Percent", _plain(b.rate))
+            _cbc(cat, "Percent", plain(b.rate))
         if b.exemption_code:
             _cbc(cat, "TaxExemptionReasonCode", b.exemption_code)
         if b.exemption_reason:
@@ -178,7 +178,7 @@ class _Writer:
         el = _cac(root, "CreditNoteLine" if self.credit else "InvoiceLine")
         _cbc(el, "ID", ln.id)
         quantity = "CreditedQuantity" if self.credit else "InvoicedQuantity"
-        _cbc(el, quantity, _plain(ln.quantity), unitCode=ln.unit_code)
+        _cbc(el, quantity, plain(ln.quantity), unitCode=ln.unit_code)
         self.money(el, "LineExtensionAmount", ln.net_amount)
         if ln.period_start or ln.period_end:
             _period(el, ln.period_start, ln.period_end)
@@ -187,9 +187,9 @@ class _Writer:
         cat = _cac(item, "ClassifiedTaxCategory")
         _cbc(cat, "ID", ln.category.value)
         if ln.category is not TaxCategory.OUTSIDE_SCOPE:
-            _cbc(cat, "Percent", _plain(ln.rate))
+            _cbc(cat, "Percent", plain(ln.rate))
         _cbc(_cac(cat, "TaxScheme"), "ID", VAT_SCHEME)
-        _cbc(_cac(el, "Price"), "PriceAmount", _plain(ln.price), currencyID=self.doc.currency)
+        _cbc(_cac(el, "Price"), "PriceAmount", plain(ln.price), currencyID=self.doc.currency)
 
     def money(self, parent: etree._Element, name: str, amount: Decimal) -> None:
         _cbc(parent, name, self.fmt_amount(amount), currencyID=self.doc.currency)
@@ -246,20 +246,6 @@ def _cbc(parent: etree._Element, name: str, text: str, **attrs: str) -> etree._E
 
 def _date(d: date) -> str:
     return d.isoformat()
-
-
-def _plain(d: Decimal) -> str:
-    """A quantity, price or rate as given, in plain notation (``1E+1`` → ``10``)."""
-    return format(d, "f")
-
-
-def _amount_formatter(currency: str) -> Callable[[Decimal], str]:
-    """Amounts are written to the currency's minor unit (EN 16931: at most 2 decimals)."""
-
-    def fmt(amount: Decimal) -> str:
-        return format(quantize(amount, currency, HALF_UP), "f")
-
-    return fmt
 
 
 __all__ = ["CAC_NS", "CBC_NS", "CREDIT_NOTE_NS", "INVOICE_NS", "write_ubl"]

@@ -44,14 +44,12 @@ def _problem(description: str) -> dict[str, Any]:
     return {"description": description, **PROBLEM}
 
 
-router = APIRouter(
-    prefix="/api/v1",
-    responses={
-        401: _problem("No valid API key or session"),
-        403: _problem("The key lacks the scope, or the role may not write"),
-        422: _problem("A value is invalid; `field` names it"),
-    },
-)
+COMMON_RESPONSES: Responses = {
+    401: _problem("No valid API key or session"),
+    403: _problem("The key lacks the scope, or the role may not write"),
+    422: _problem("A value is invalid; `field` names it"),
+}
+router = APIRouter(prefix="/api/v1", responses=COMMON_RESPONSES)
 
 _NOT_FOUND: Responses = {404: _problem("No such invoice")}
 _CONFLICT: Responses = {

@@ -22,18 +22,11 @@ from ...domain.recurrence import zone
 from ...services import setup
 from ...services.einvoices import preflight
 from ...services.errors import NotFound
-from .api import PROBLEM, _problem
+from .api import COMMON_RESPONSES, PROBLEM, _problem
 from .deps import ApiUser, AppDep, actor
 from .pdf import document_response
 
-router = APIRouter(
-    prefix="/api/v1",
-    responses={
-        401: _problem("No valid API key or session"),
-        403: _problem("The key lacks the scope, or the role may not write"),
-        422: _problem("A value is invalid; `field` names it"),
-    },
-)
+router = APIRouter(prefix="/api/v1", responses=COMMON_RESPONSES)
 
 FormatName = Literal["pdf", "facturx", "ubl", "cii"]
 

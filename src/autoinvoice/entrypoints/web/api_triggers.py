@@ -17,17 +17,10 @@ from ...bootstrap import App
 from ...services import ingest, sources
 from ...services.ports import SourceRecord
 from ...services.triggering import load_rules
-from .api import _problem
+from .api import COMMON_RESPONSES, _problem
 from .deps import ApiUser, AppDep, actor
 
-router = APIRouter(
-    prefix="/api/v1",
-    responses={
-        401: _problem("No valid API key or session"),
-        403: _problem("The key lacks the scope, or the role may not write"),
-        422: _problem("A value is invalid; `field` names it"),
-    },
-)
+router = APIRouter(prefix="/api/v1", responses=COMMON_RESPONSES)
 
 
 class SourceIn(BaseModel):
