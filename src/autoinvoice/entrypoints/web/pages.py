@@ -16,6 +16,7 @@ import jinja2
 from babel.dates import format_date, format_datetime
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2.sandbox import SandboxedEnvironment
 from starlette.responses import Response
 
 from ...domain.money import Money
@@ -73,7 +74,9 @@ def moment(dt: datetime | None, tz: str = "UTC") -> str:
 
 
 def make_templates() -> Jinja2Templates:
-    env = jinja2.Environment(
+    # sandboxed like the email templates: the portal pages are what a client sees, and a
+    # template must not reach Python internals through the objects it is given
+    env = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=True,
         trim_blocks=True,
