@@ -21,9 +21,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pypdf
 import pytest
-import segno
+import zxingcpp
 from pypdf.generic import ContentStream
 
 from autoinvoice.adapters.documents.pdf import (
@@ -373,29 +374,40 @@ def test_an_unknown_pdf_standard_is_refused(renderer: TypstPdfRenderer) -> None:
 
 
 def svg_dark_modules(svg: str) -> set[tuple[int, int]]:
-    """(row, column) of every dark module in segno's path: ``M``/``m`` moves, ``h`` runs."""
+    """(row, column) of every dark module in the SVG path: ``M x y`` moves, ``h`` runs."""
     path = re.search(r'<path stroke="#000" d="([^"]+)"', svg)
     assert path is not None
-    x = y = 0.0
     dark = set()
-    for command, a, b in re.findall(r"([Mmh])(-?[\d.]+)(?: (-?[\d.]+))?", path.group(1)):
-        if command == "M":
-            x, y = float(a), float(b)
-        elif command == "m":
-            x, y = x + float(a), y + float(b)
-        else:
-            dark |= {(int(y), int(x) + i) for i in range(int(a))}
-            x += float(a)
+    for x, y, run in re.findall(r"M(\d+) ([\d.]+)h(\d+)", path.group(1)):
+        dark |= {(int(float(y)), int(x) + i) for i in range(int(run))}
     return dark
 
 
-def matrix_dark_modules(code: segno.QRCode) -> set[tuple[int, int]]:
-    return {
-        (row + QUIET_ZONE, col + QUIET_ZONE)
-        for row, values in enumerate(code.matrix)
-        for col, value in enumerate(values)
-        if value
-    }
+def decode(image: np.ndarray) -> list[zxingcpp.Barcode]:
+    return [b for b in zxingcpp.read_barcodes(image) if b.format == zxingcpp.BarcodeFormat.QRCode]
+
+
+def svg_image(svg: str, scale: int = 4) -> np.ndarray:
+    """The SVG's modules as a grey image (white background), ``scale`` pixels a module."""
+    side = int(re.search(r'width="(\d+)"', svg).group(1))  # type: ignore[union-attr]
+    image = np.full((side, side), 255, dtype=np.uint8)
+    for row, col in svg_dark_modules(svg):
+        image[row, col] = 0
+    return np.kron(image, np.ones((scale, scale), dtype=np.uint8))
+
+
+def page_image(pdf: bytes, dpi: int = 200) -> np.ndarray:
+    """Page 1 as poppler rasterises it (PGM, 8-bit grey)."""
+    pgm = subprocess.run(
+        ["pdftoppm", "-r", str(dpi), "-gray", "-singlefile", "-f", "1", "-l", "1", "-"],
+        input=pdf,
+        capture_output=True,
+        check=True,
+    ).stdout
+    header = re.match(rb"P5\s+(\d+)\s+(\d+)\s+255\s", pgm)
+    assert header is not None
+    width, height = int(header[1]), int(header[2])
+    return np.frombuffer(pgm[header.end() :], dtype=np.uint8).reshape(height, width)
 
 
 EPC_PAYLOAD = epc_qr_payload(
@@ -407,27 +419,35 @@ EPC_PAYLOAD = epc_qr_payload(
 )
 
 
-def test_the_svg_draws_exactly_the_modules_of_the_payload() -> None:
+def test_the_svg_decodes_to_exactly_the_payload_at_level_m() -> None:
     svg = qr_svg(EPC_PAYLOAD, "EPC")
-    expected = segno.make(EPC_PAYLOAD.encode("utf-8"), error="m", boost_error=False, micro=False)
-    size = expected.symbol_size(scale=1, border=QUIET_ZONE)[0]
-
-    assert f'width="{size}" height="{size}"' in svg
-    assert svg_dark_modules(svg) == matrix_dark_modules(expected)
-
-
-def test_an_epc_code_is_level_m_utf8_bytes_and_at_most_version_13() -> None:
     code = payment_qr(EPC_PAYLOAD, "EPC")
-    latin1 = segno.make(EPC_PAYLOAD.encode("latin-1"), error="m", boost_error=False, micro=False)
+    side = code.size + 2 * QUIET_ZONE
+    assert f'width="{side}" height="{side}"' in svg
+    (found,) = decode(svg_image(svg))
+    # character set 1 of the payload is UTF-8: "ü" must be its two UTF-8 bytes, no ECI
+    assert found.bytes == EPC_PAYLOAD.encode("utf-8")
+    assert found.ec_level == "M" and found.symbology_identifier == "]Q1"
+    assert code.version <= 13
 
-    assert code.error == "M" and code.mode == "byte" and int(code.version) <= 13
-    # The payload says character set 1 (UTF-8): "ü" must be two bytes, not Latin-1's one.
-    assert code.matrix != latin1.matrix
+
+def test_a_upi_code_decodes_to_its_link() -> None:
+    link = "upi://pay?pa=kavericloud@hdfcbank&pn=Kaveri%20Cloud&am=172162.00&cu=INR&tr=KCS-42"
+    (found,) = decode(svg_image(qr_svg(link, "UPI")))
+    assert found.text == link
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_the_printed_code_scans_to_the_payload(renderer: TypstPdfRenderer, layout: str) -> None:
+    document = in_layout(sample_documents()["reverse_charge_qr"], layout)
+    qr = document["payment"]["qr"]
+    found = decode(page_image(renderer.render(document)))
+    assert [b.text for b in found] == [qr["payload"]]
 
 
 def test_an_epc_payload_too_large_for_version_13_is_refused() -> None:
     with pytest.raises(ValueError, match="at most 13"):
-        payment_qr("BCD\n002\n1\nSCT\n" + "X" * 400, "EPC")
+        payment_qr("BCD\n002\n1\nSCT\n" + "x" * 400, "EPC")
 
 
 def test_an_unknown_qr_kind_is_refused(renderer: TypstPdfRenderer) -> None:
