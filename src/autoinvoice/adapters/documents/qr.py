@@ -11,7 +11,7 @@ Two kinds, both ISO/IEC 18004 QR codes (never Micro QR):
 The payload text itself comes from ``autoinvoice.domain.payment_aids``.
 
 Why Zint and not a pure-Python encoder: every invoice has its own payload (amount and
-creditor reference), so a code is drawn for each PDF. segno's (pure Python) ISO/IEC 18004 mask selection
+creditor reference), so a code is drawn for each PDF. segno's ISO/IEC 18004 mask selection
 (8 masks scored in Python) took 7–10 ms of a ~25 ms render; Zint's C encoder does the same
 full evaluation in about 0.3 ms. Tests decode the printed code with zxing-cpp.
 
