@@ -78,6 +78,7 @@ issuing_entities = Table(
     Column("branding", JSON, nullable=False, default=dict),  # layout, accent, font, logo_format
     Column("logo", LargeBinary),
     Column("checks", JSON, nullable=False, default=dict),  # pre-flight check settings
+    Column("sandbox_to", String(254)),  # sandbox mode: every email goes here instead
 )
 
 number_series = Table(
@@ -119,6 +120,14 @@ clients = Table(
     Column("created_at", AwareDateTime(), nullable=False),
     Column("peppol_id", String(150)),
     Column("documents", JSON, nullable=False, default=dict),  # {"attach": ["pdf", "ubl"]}
+    # delivery: extra recipients and the client's own preferences
+    Column("cc", JSON, nullable=False, default=list),
+    Column("bcc", JSON, nullable=False, default=list),  # e.g. the accounts-payable archive
+    Column("po_required", Boolean, nullable=False, default=False),
+    Column("payment_method", String(30)),  # preferred: bank_transfer | card | upi | …
+    Column("portal_token", String(64)),  # the client's own page (statement)
+    # an index, not a constraint: SQLite adds it without rebuilding the table
+    Index("ix_clients_portal_token", "portal_token", unique=True),
 )
 
 contracts = Table(
@@ -242,6 +251,81 @@ payments = Table(
     Column("received_at", AwareDateTime(), nullable=False),
     Column("recorded_at", AwareDateTime(), nullable=False),
     Column("idempotency_key", String(200), unique=True),
+)
+
+# Payment provider checkout sessions (Stripe Checkout …), one per pay attempt.
+payment_sessions = Table(
+    "payment_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("invoice_id", ForeignKey("invoices.id"), nullable=False, index=True),
+    Column("provider", String(20), nullable=False),
+    Column("session_id", String(255), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("amount", ExactDecimal(), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(20), nullable=False),  # open | complete | expired
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("created_at", AwareDateTime(), nullable=False),
+    UniqueConstraint("provider", "session_id"),
+)
+
+# Every payment-provider event applied, so a redelivered event is applied once.
+provider_events = Table(
+    "provider_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("provider", String(20), nullable=False),
+    Column("event_id", String(255), nullable=False),
+    Column("type", String(100), nullable=False),
+    Column("invoice_id", ForeignKey("invoices.id")),
+    Column("payment_id", ForeignKey("payments.id")),
+    Column("outcome", String(40), nullable=False),
+    Column("received_at", AwareDateTime(), nullable=False),
+    UniqueConstraint("provider", "event_id"),
+)
+
+# Intake links sent to new clients: only the token's hash is kept.
+intake_links = Table(
+    "intake_links",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", ForeignKey("clients.id"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", AwareDateTime(), nullable=False),
+    Column("expires_at", AwareDateTime(), nullable=False),
+    Column("submitted_at", AwareDateTime()),
+    Column("revoked_at", AwareDateTime()),
+)
+
+# Outgoing webhooks (Standard Webhooks): subscribers and every delivery attempt's outcome.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("secret_sealed", Text, nullable=False),
+    Column("event_types", JSON, nullable=False),
+    Column("description", String(200), nullable=False, default=""),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", AwareDateTime(), nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subscription_id", ForeignKey("webhook_subscriptions.id"), nullable=False),
+    Column("message_id", String(64), nullable=False),  # the webhook-id header
+    Column("event_type", String(60), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(20), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Column("created_at", AwareDateTime(), nullable=False),
+    Column("delivered_at", AwareDateTime()),
+    UniqueConstraint("subscription_id", "message_id"),
 )
 
 # Client credit ledger: overpayments add, applying credit to an invoice subtracts.
