@@ -78,6 +78,8 @@ class SmtpTestServer:
         self.port = port
         self.credentials = credentials
         self.data_reply = data_reply
+        # store the next N messages, then drop the connection before answering DATA
+        self.drop_after_data = 0
         self.rcpt_replies = dict(rcpt_replies or {})
         self.delay_rcpt_seconds = delay_rcpt_seconds
         self.on_rcpt = on_rcpt
@@ -243,4 +245,8 @@ class _Handler:
         if self.owner.data_reply is not None:
             return self.owner.data_reply
         self.owner._store(envelope, session)
+        if self.owner.drop_after_data > 0:  # took the message, but the answer is lost
+            self.owner.drop_after_data -= 1
+            if server.transport is not None:
+                server.transport.abort()
         return "250 2.0.0 Message accepted for delivery"

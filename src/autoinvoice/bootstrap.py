@@ -24,6 +24,8 @@ from .services.delivery import DeliveryConfig, deliver_invoices
 from .services.ingest import PROCESS, process_inbound
 from .services.invoicing import DELIVER
 from .services.jobs import Handler
+from .services.outgoing import DELIVER_WEBHOOK, TargetPolicy, WebhookConfig, deliver_webhooks
+from .services.payment_links import PaymentProvider
 from .services.ports import (
     Clock,
     DocumentRenderer,
@@ -98,6 +100,20 @@ class App:
 
         return FernetSecretBox(self.secret_key)
 
+    @cached_property
+    def payment_provider(self) -> PaymentProvider | None:
+        """Card payments (Stripe Checkout), or None while no Stripe key is configured."""
+        key, hook = self.settings.stripe_secret_key, self.settings.stripe_webhook_secret
+        if key is None:
+            return None
+        from .adapters.payments.stripe import StripePayments
+
+        return StripePayments(
+            key.get_secret_value(),
+            hook.get_secret_value() if hook else None,
+            api_base=self.settings.stripe_api_base,
+        )
+
     @staticmethod
     def connector_for(kind: str) -> Connector:
         from .adapters.connectors import connector
@@ -145,6 +161,17 @@ class App:
                 mailer=self.mailer,
                 templates=self.templates,
                 config=self.delivery_config,
+            ),
+            DELIVER_WEBHOOK: partial(
+                deliver_webhooks,
+                uow=self.uow(),
+                clock=self.clock,
+                worker=worker,
+                box=self.box,
+                config=WebhookConfig(
+                    policy=TargetPolicy.parse(self.settings.webhook_allow),
+                    lease_seconds=self.settings.worker_lease_seconds,
+                ),
             ),
         }
 

@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     smtp_security: Literal["none", "starttls", "tls"] = "none"
     mail_sandbox_to: str | None = None  # send every mail here instead of to clients
 
+    stripe_secret_key: SecretStr | None = None  # sk_…; none: no "Pay now" in the portal
+    stripe_webhook_secret: SecretStr | None = None  # whsec_…, for POST /webhooks/stripe
+    stripe_api_base: str = "https://api.stripe.com"
+
+    # outgoing webhooks may call these non-public hosts or CIDRs (comma-separated)
+    webhook_allow: str = ""
+
     worker_lease_seconds: int = 120
     worker_batch: int = 10
     worker_poll_seconds: float = 1.0

@@ -36,6 +36,8 @@ invoices_cli = typer.Typer(help="List, show, issue and void invoices.", no_args_
 payments_cli = typer.Typer(help="Record payments.", no_args_is_help=True)
 jobs_cli = typer.Typer(help="See and retry outbox jobs (deliveries).", no_args_is_help=True)
 users_cli = typer.Typer(help="Manage users and API keys.", no_args_is_help=True)
+clients_cli = typer.Typer(help="Client settings and links.", no_args_is_help=True)
+cli.add_typer(clients_cli, name="clients")
 cli.add_typer(invoices_cli, name="invoices")
 cli.add_typer(payments_cli, name="payments")
 cli.add_typer(users_cli, name="users")
@@ -497,7 +499,7 @@ def users_api_key(
     out.print(f"API key (shown once): {key}")
 
 
-from . import cli_documents, cli_rules, cli_sources  # noqa: E402, F401  (register their commands)
+from . import cli_delivery, cli_documents, cli_rules, cli_sources  # noqa: E402, F401  (register their commands)
 
 
 def main() -> None:

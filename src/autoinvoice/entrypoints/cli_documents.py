@@ -17,16 +17,14 @@ from ..domain.recurrence import zone
 from ..services import setup
 from ..services.einvoices import FORMATS, document_for, filename, preflight
 from ..services.errors import NotFound
-from .cli import AsJson, DbUrl, _app, _errors, _find, cli, err, invoices_cli, out
+from .cli import AsJson, DbUrl, _app, _errors, _find, cli, clients_cli, err, invoices_cli, out
 
 ACTOR = "cli"
 
 branding_cli = typer.Typer(help="How the invoice documents look.", no_args_is_help=True)
 checks_cli = typer.Typer(help="Pre-flight checks run before issuing.", no_args_is_help=True)
-clients_cli = typer.Typer(help="Client settings.", no_args_is_help=True)
 cli.add_typer(branding_cli, name="branding")
 cli.add_typer(checks_cli, name="checks")
-cli.add_typer(clients_cli, name="clients")
 
 Output = Annotated[
     Path | None,

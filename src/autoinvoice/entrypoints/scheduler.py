@@ -1,5 +1,6 @@
 """The scheduler loop: every ``scheduler_interval_seconds``, fire due retainer schedules
-and schedule rules, poll the sources that are due, and alert on stale sources."""
+and schedule rules, poll the sources that are due, alert on stale sources, and queue the
+``invoice.overdue`` webhooks."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from ..bootstrap import App
 from ..services.ingest import poll_source
 from ..services.invoicing import TickReport, fire_due_schedules
+from ..services.outgoing import emit_overdue
 from ..services.schedules import fire_due_rules
 from ..services.sources import check_source_health
 from ..services.triggering import Outcome
@@ -24,6 +26,7 @@ class Tick:
     rules: list[Outcome] = field(default_factory=list)
     polled: dict[str, Any] = field(default_factory=dict)
     stale: list[str] = field(default_factory=list)
+    overdue_webhooks: int = 0
 
 
 def tick(app: App) -> Tick:
@@ -50,6 +53,10 @@ def tick(app: App) -> Tick:
             log.warning("polling %s failed: %s", source.name, exc)
             report.polled[source.name] = f"{type(exc).__name__}: {exc}"
     report.stale = check_source_health(uow=app.uow(), clock=app.clock)
+    try:
+        report.overdue_webhooks = emit_overdue(uow=app.uow(), clock=app.clock)
+    except Exception:
+        log.exception("queueing invoice.overdue webhooks failed; will try again")
     return report
 
 

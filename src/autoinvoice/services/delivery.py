@@ -23,12 +23,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
+from html import escape
 from typing import Any
 
 from babel.dates import format_date
 
 from ..domain.invoice import Invoice, InvoiceStatus
 from .einvoices import FORMATS, filename, generate
+from .outgoing import EventType, emit
 from .ports import (
     Attachment,
     ClientRecord,
@@ -202,9 +204,11 @@ def _compose(
     config: DeliveryConfig,
     now: datetime,
 ) -> OutgoingEmail:
-    recipients = list(inv.buyer.emails) or list(client.party.emails)
+    # the client's accounts-payable addresses as they are now (fixed after issue, too)
+    recipients = list(client.party.emails) or list(inv.buyer.emails)
     if not recipients:
         recipients = [inv.buyer.require_email()]
+    sandbox = entity.sandbox_to or config.sandbox_to
     lang = client.language
     context: dict[str, Any] = {
         "invoice": {
@@ -219,10 +223,23 @@ def _compose(
         "portal_url": portal_url(config, token),
     }
     subject, text, html = templates.render_email("invoice_email", context)
-    sandboxed = (("X-Autoinvoice-Intended-To", ", ".join(recipients)),)
+    sandboxed = tuple(
+        (f"X-Autoinvoice-Intended-{kind}", ", ".join(addresses))
+        for kind, addresses in (("To", recipients), ("Cc", client.cc), ("Bcc", client.bcc))
+        if addresses
+    )
+    intended = [f"{name.rsplit('-', 1)[1]}: {value}" for name, value in sandboxed]
+    if sandbox:  # say so in the body too, where a person reading the test inbox sees it
+        note = "[Sandbox: this email was not sent to the client. Intended " + "; ".join(
+            intended
+        )
+        text = f"{note}]\n\n{text}"
+        html = f"<p><em>{escape(note)}]</em></p>{html}" if html else html
     return OutgoingEmail(
         message_id=f"<invoice-{inv.id}.{entity.id}@{config.message_domain}>",
-        to=(config.sandbox_to,) if config.sandbox_to else tuple(recipients),
+        to=(sandbox,) if sandbox else tuple(recipients),
+        cc=() if sandbox else client.cc,
+        bcc=() if sandbox else client.bcc,
         sender=str(Address(display_name=entity.party.name, addr_spec=entity.email)),
         subject=subject,
         text_body=text,
@@ -234,7 +251,7 @@ def _compose(
         ),
         headers=(
             ("X-Autoinvoice-Invoice", inv.number or ""),
-            *(sandboxed if config.sandbox_to else ()),
+            *(sandboxed if sandbox else ()),
         ),
         date=now,
     )
@@ -304,6 +321,7 @@ def _finish(
                 if inv.status is not InvoiceStatus.VOID:
                     inv.mark_sent(now)
                     uow.invoices.save(inv)
+                    emit(uow, now, EventType.SENT, inv)
                 uow.audit.record(
                     at=now,
                     actor=worker,

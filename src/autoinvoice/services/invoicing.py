@@ -20,6 +20,7 @@ from ..domain.parties import Party
 from ..domain.recurrence import zone
 from .alerts import alert as owner_alert
 from .einvoices import preflight
+from .outgoing import EventType, emit
 from .ports import ClientRecord, Clock, EntityRecord, SeriesRecord, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -125,8 +126,10 @@ def _refresh_parties(invoice: Invoice, buyer: Party, seller: Party) -> None:
 
 
 def _issued(invoice: Invoice, *, uow: UnitOfWork, now: datetime, actor: str) -> None:
-    """What follows issuing, in the same transaction: the delivery job and the audit."""
+    """What follows issuing, in the same transaction: the delivery job, the webhooks and
+    the audit."""
     uow.outbox.enqueue(DELIVER, {"invoice_id": invoice.id}, f"{DELIVER}:{invoice.id}", now, now)
+    emit(uow, now, EventType.ISSUED, invoice)
     uow.audit.record(
         at=now,
         actor=actor,
@@ -207,6 +210,7 @@ def needs_attention(
         },
         once_per=str(exc),
     )
+    emit(uow, now, EventType.NEEDS_ATTENTION, invoice_id, reason=str(exc))
 
 
 def void_invoice(

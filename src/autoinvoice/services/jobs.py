@@ -24,6 +24,7 @@ completes each successful job itself, in the transaction that stores its effect.
 # retrying cannot help: a refused address, or data the invoice lacks (fixed by a person,
 # who then requeues the job)
 PERMANENT_ERRORS: tuple[type[Exception], ...] = (PermanentMailError, DomainError)
+NOTIFY = "notify_owner"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -92,7 +93,24 @@ def _failed(job: Job, exc: Exception, *, uow: UnitOfWork, clock: Clock, worker: 
                 "payload": job.payload,
             },
         )
+        if permanent and job.kind != NOTIFY:  # given up: a person must act, so tell the owner
+            what = _WHAT.get(job.kind, job.kind.replace("_", " "))
+            uow.outbox.enqueue(
+                NOTIFY,
+                {
+                    "subject": f"{what} failed and will not be retried",
+                    "body": f"{what} (job {job.id}, {job.payload}) failed after "
+                    f"{job.attempts} attempt(s):\n\n{reason}\n\nFix the cause (for a refused "
+                    "address: the client's email), then run `autoinvoice jobs retry`.",
+                },
+                f"alert:job.dead:{job.id}:{job.attempts}",
+                now,
+                now,
+            )
         uow.commit()
+
+
+_WHAT = {"deliver_invoice": "Sending an invoice email", "deliver_webhook": "A webhook delivery"}
 
 
 def requeue_dead_jobs(

@@ -16,6 +16,7 @@ from ..domain.invoice import InvoiceStatus
 from ..domain.money import Money, to_decimal
 from ..domain.recurrence import require_aware
 from .errors import Conflict
+from .outgoing import EventType, emit
 from .ports import Clock, UnitOfWork
 
 
@@ -90,6 +91,9 @@ def record_payment(
                 at=now,
             )
         uow.invoices.save(inv)
+        emit(uow, now, EventType.PAYMENT_RECEIVED, inv, payment_id=pid, amount=money.amount)
+        if inv.status is InvoiceStatus.PAID:
+            emit(uow, now, EventType.PAID, inv)
         uow.audit.record(
             at=now,
             actor=actor,

@@ -4,10 +4,14 @@ counts; link-preview bots, mail scanners and HEAD requests do not move the statu
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
 from ..domain.invoice import Invoice, InvoiceStatus
 from .errors import NotFound
-from .ports import Clock, UnitOfWork
+from .outgoing import EventType, emit
+from .ports import ClientRecord, Clock, InvoiceSummary, UnitOfWork
 
 _BOTS = re.compile(
     r"bot|crawl|spider|slurp|preview|facebookexternalhit|whatsapp|telegram|skype|"
@@ -47,5 +51,131 @@ def view_invoice(
                     subject_id=inv.id,
                     detail={"user_agent": (user_agent or "")[:200]},
                 )
+                emit(uow, now, EventType.VIEWED, inv)
         uow.commit()
     return inv
+
+
+# -- the client's own page: all its invoices and a statement of account ---------------------
+@dataclass(frozen=True)
+class StatementRow:
+    day: date
+    what: str  # "Invoice INV-2026-000001", "Payment (bank transfer)", "Credit note …"
+    debit: Decimal  # what the client owes more
+    credit: Decimal  # what the client paid or was credited
+    balance: Decimal  # running balance after this row
+    invoice_token: str | None = None
+
+
+@dataclass(frozen=True)
+class Statement:
+    client: ClientRecord
+    currency: str
+    rows: list[StatementRow]
+    open: list[tuple[InvoiceSummary, str]]  # (invoice, its portal token)
+    paid: list[tuple[InvoiceSummary, str]]
+
+    @property
+    def balance(self) -> Decimal:
+        return self.rows[-1].balance if self.rows else Decimal(0)
+
+
+def client_statements(token: str, *, uow: UnitOfWork) -> list[Statement]:
+    """The client behind ``token``: one statement per currency it is billed in — invoices
+    (issued, not void) as debits, credit notes and payments as credits, oldest first with a
+    running balance — and its open and paid invoices. Drafts never appear."""
+    with uow:
+        client = uow.clients.by_portal_token(token)
+        summaries = [
+            s
+            for s in uow.invoices.summaries(client_id=client.id, limit=10_000)
+            if s.status not in ("draft",)
+        ]
+        tokens = uow.invoices.portal_tokens([s.id for s in summaries])
+        payments = uow.payments.for_client(client.id)
+    by_id = {s.id: s for s in summaries}
+    out = []
+    for currency in sorted({s.currency for s in summaries}):
+        entries: list[tuple[date, int, str, Decimal, Decimal, str | None]] = []
+        for s in summaries:
+            if s.currency != currency or s.status == "void" or s.issue_date is None:
+                continue
+            if s.kind == "credit_note":
+                entries.append(
+                    (
+                        s.issue_date,
+                        s.id,
+                        f"Credit note {s.number}",
+                        Decimal(0),
+                        s.gross,
+                        tokens.get(s.id),
+                    )
+                )
+            else:
+                entries.append(
+                    (
+                        s.issue_date,
+                        s.id,
+                        f"Invoice {s.number}",
+                        s.gross,
+                        Decimal(0),
+                        tokens.get(s.id),
+                    )
+                )
+        for p in payments:
+            inv = by_id.get(p["invoice_id"]) if p["invoice_id"] else None
+            if p["currency"] != currency:
+                continue
+            label = f"Payment ({p['method'].replace('_', ' ')})"
+            if inv is not None:
+                label += f" for {inv.number}"
+            entries.append(
+                (p["received_at"].date(), 10**12 + p["id"], label, Decimal(0), p["amount"], None)
+            )
+        entries.sort(key=lambda e: (e[0], e[1]))
+        running = Decimal(0)
+        rows = []
+        for day, _, what, debit, credit, inv_token in entries:
+            running += debit - credit
+            rows.append(StatementRow(day, what, debit, credit, running, inv_token))
+        mine = [s for s in summaries if s.currency == currency and s.kind != "credit_note"]
+        out.append(
+            Statement(
+                client,
+                currency,
+                rows,
+                open=[(s, tokens[s.id]) for s in mine if s.status in _OPEN and s.id in tokens],
+                paid=[(s, tokens[s.id]) for s in mine if s.status == "paid" and s.id in tokens],
+            )
+        )
+    return out
+
+
+_OPEN = frozenset({"issued", "sent", "viewed", "partially_paid"})
+
+
+def revoke_invoice_link(invoice_id: int, *, uow: UnitOfWork, clock: Clock, actor: str) -> str:
+    """Replace the invoice's portal link: the old one stops working at once."""
+    with uow:
+        token = uow.invoices.rotate_portal_token(invoice_id)
+        uow.audit.record(
+            at=clock.now(),
+            actor=actor,
+            action="portal.link_revoked",
+            subject_type="invoice",
+            subject_id=invoice_id,
+        )
+        uow.commit()
+    return token
+
+
+def client_link(client_id: int, *, uow: UnitOfWork, revoke: bool = False) -> str:
+    """The token of the client's own page (a new one, revoking the old, with ``revoke``)."""
+    with uow:
+        token = (
+            uow.clients.rotate_portal_token(client_id)
+            if revoke
+            else uow.clients.portal_token(client_id)
+        )
+        uow.commit()
+    return token

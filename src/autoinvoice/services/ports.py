@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from ..domain.contracts import Contract, TimeEntry
 from ..domain.documents import Branding, DocumentSettings
@@ -25,6 +25,10 @@ from ..domain.parties import Party
 from ..domain.terms import PaymentTerms
 from ..domain.triggers import TriggerRule
 from .connectors import SourceConfig
+
+if TYPE_CHECKING:  # it imports this module
+    from .outgoing import OutgoingWebhooks
+    from .payment_links import PaymentLinks
 
 
 class Clock(Protocol):
@@ -46,6 +50,7 @@ class EntityRecord:
     phone: str | None = None
     branding: Branding = field(default_factory=Branding)
     checks: CheckSettings = field(default_factory=CheckSettings)
+    sandbox_to: str | None = None  # sandbox mode: every email goes here, not to clients
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,10 @@ class ClientRecord:
     language: str = "en"
     timezone: str = "UTC"
     documents: DocumentSettings = field(default_factory=DocumentSettings)
+    cc: tuple[str, ...] = ()  # copied on every invoice email
+    bcc: tuple[str, ...] = ()  # blind copies, e.g. the accounts-payable archive
+    po_required: bool = False  # the client wants its PO number on every invoice
+    payment_method: str | None = None  # preferred: bank_transfer | card | upi | direct_debit
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +151,10 @@ class Entities(Protocol):
         """Change the given settings (the others stay)."""
         ...
 
+    def set_sandbox(self, entity_id: int, address: str | None) -> None:
+        """Sandbox mode on (every email to ``address``) or off (None)."""
+        ...
+
 
 class Clients(Protocol):
     def get(self, client_id: int) -> ClientRecord: ...
@@ -149,6 +162,15 @@ class Clients(Protocol):
     def list(self) -> builtins.list[ClientRecord]: ...
     def add(self, record: ClientRecord, created_at: datetime) -> int: ...
     def set_documents(self, client_id: int, settings: DocumentSettings) -> None: ...
+    def set_recipients(self, client_id: int, cc: Sequence[str], bcc: Sequence[str]) -> None: ...
+    def portal_token(self, client_id: int) -> str: ...
+    def rotate_portal_token(self, client_id: int) -> str: ...
+    def by_portal_token(self, token: str) -> ClientRecord: ...
+    def update_billing(
+        self, client_id: int, party: Party, *, po_required: bool, payment_method: str | None
+    ) -> None:
+        """Replace the client's billing data (name, address, emails, tax and Peppol ids)."""
+        ...
 
 
 class Contracts(Protocol):
@@ -226,6 +248,7 @@ class Invoices(Protocol):
     ) -> list[InvoiceSummary]: ...
     def portal_token(self, invoice_id: int) -> str: ...
     def by_portal_token(self, token: str) -> Invoice: ...
+    def rotate_portal_token(self, invoice_id: int) -> str: ...
 
 
 class Documents(Protocol):
@@ -254,6 +277,7 @@ class Payments(Protocol):
         ...
 
     def for_invoice(self, invoice_id: int) -> list[dict[str, Any]]: ...
+    def for_client(self, client_id: int) -> list[dict[str, Any]]: ...
 
 
 class Credits(Protocol):
@@ -609,6 +633,32 @@ class CsvMappings(Protocol):
     def list(self) -> builtins.list[dict[str, Any]]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class IntakeLinkRecord:
+    id: int
+    client_id: int
+    created_at: datetime
+    expires_at: datetime
+    submitted_at: datetime | None
+    revoked_at: datetime | None
+
+
+class IntakeLinks(Protocol):
+    """Intake-form links sent to clients; only the sha256 of a link's token is stored."""
+
+    def add(
+        self, client_id: int, token_hash: str, created_at: datetime, expires_at: datetime
+    ) -> int: ...
+    def by_hash(self, token_hash: str, *, for_update: bool = False) -> IntakeLinkRecord | None: ...
+    def mark_submitted(self, link_id: int, at: datetime) -> bool:
+        """False when it was submitted or revoked already (the second of two submits)."""
+        ...
+
+    def revoke_open(self, client_id: int, at: datetime) -> int:
+        """Revoke the client's unsubmitted links; returns how many."""
+        ...
+
+
 class SecretBox(Protocol):
     """Seals secrets at rest (authenticated encryption); ``open`` raises ValueError when the
     key changed or the token was tampered with."""
@@ -643,6 +693,9 @@ class UnitOfWork(Protocol):
     time_entries: TimeEntries
     milestones: Milestones
     csv_mappings: CsvMappings
+    payment_links: PaymentLinks
+    intake_links: IntakeLinks
+    webhooks: OutgoingWebhooks
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

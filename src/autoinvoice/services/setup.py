@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from ..domain.contracts import BillingModel, Contract
 from ..domain.documents import Branding, DocumentSettings, check_bank
+from ..domain.errors import InvalidValue
 from ..domain.lint import CheckSettings
 from ..domain.numbering import NumberSeries
 from .ports import ClientRecord, Clock, EntityRecord, UnitOfWork
@@ -146,4 +148,48 @@ def set_client_documents(
         uow.clients.set_documents(client_id, settings)
         detail = {"attach": list(settings.attach)}
         _changed(uow, clock, actor, "client.documents_changed", ("client", client_id), detail)
+        uow.commit()
+
+
+def _addresses(values: Sequence[str], field: str) -> tuple[str, ...]:
+    out = []
+    for i, raw in enumerate(values):
+        value = raw.strip()
+        local, at, domain = value.partition("@")
+        if not at or not local or "." not in domain or " " in value:
+            raise InvalidValue(f"{raw!r} is not an email address", field=f"{field}[{i}]")
+        out.append(value)
+    return tuple(dict.fromkeys(out))
+
+
+def set_client_recipients(
+    client_id: int,
+    *,
+    cc: Sequence[str],
+    bcc: Sequence[str],
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: str,
+) -> None:
+    """Who is copied on this client's invoice emails (the "to" are the client's emails)."""
+    checked_cc, checked_bcc = _addresses(cc, "cc"), _addresses(bcc, "bcc")
+    with uow:
+        uow.clients.get(client_id)
+        uow.clients.set_recipients(client_id, checked_cc, checked_bcc)
+        detail = {"cc": list(checked_cc), "bcc": list(checked_bcc)}
+        _changed(uow, clock, actor, "client.recipients_changed", ("client", client_id), detail)
+        uow.commit()
+
+
+def set_sandbox(
+    entity_id: int, address: str | None, *, uow: UnitOfWork, clock: Clock, actor: str
+) -> None:
+    """Sandbox mode for an organisation: every email goes to ``address`` instead of to
+    clients (the intended recipients are named in the message); ``None`` turns it off."""
+    checked = _addresses([address], "sandbox_to")[0] if address else None
+    with uow:
+        uow.entities.get(entity_id)
+        uow.entities.set_sandbox(entity_id, checked)
+        detail = {"sandbox_to": checked}
+        _changed(uow, clock, actor, "entity.sandbox_changed", ("entity", entity_id), detail)
         uow.commit()

@@ -92,10 +92,15 @@ def test_a_permanent_smtp_failure_marks_the_delivery_failed_and_alerts(app, smtp
     with app.uow(read_only=True) as uow:
         [logged] = uow.messages.for_invoice(issued)
         actions = [a["action"] for a in uow.audit.recent()]
-        assert uow.outbox.counts() == {"dead": 1}
+        assert uow.outbox.counts() == {"dead": 1, "pending": 1}  # the owner's alert waits
         assert uow.invoices.get(issued).status is InvoiceStatus.ISSUED
     assert logged["status"] == "failed" and "No such user" in logged["detail"]
     assert "delivery.failed" in actions and "job.dead" in actions
+    assert _work(app) == 1
+    [alert] = smtp.wait_for(1)
+    assert alert.rcpt_tos == ("billing@nordlicht.example",)
+    assert "Sending an invoice email failed" in alert.message["Subject"]
+    assert "No such user" in alert.message.get_content()
 
 
 def test_a_retry_after_the_mail_went_out_does_not_send_it_again(app, smtp, issued) -> None:
@@ -181,7 +186,7 @@ def test_one_refused_address_in_a_batch_does_not_hold_up_the_others(app, smtp) -
     ]
     with app.uow(read_only=True) as uow:
         statuses = [uow.invoices.get(i).status for i in ids]
-        assert uow.outbox.counts() == {"done": 3, "dead": 1}
+        assert uow.outbox.counts() == {"done": 3, "dead": 1, "pending": 1}  # + owner's alert
     assert statuses == [
         InvoiceStatus.SENT,
         InvoiceStatus.SENT,

@@ -81,6 +81,7 @@ class SqlEntities(_Repo):
             r.phone,
             branding,
             CheckSettings(dict(r.checks or {})),
+            r.sandbox_to,
         )
 
     def get(self, entity_id: int) -> EntityRecord:
@@ -117,6 +118,7 @@ class SqlEntities(_Repo):
                 branding=record.branding.as_json(),
                 logo=record.branding.logo,
                 checks={k: dict(v) for k, v in record.checks.values.items()},
+                sandbox_to=record.sandbox_to,
             )
             .returning(t.issuing_entities.c.id)
         ).scalar_one()
@@ -146,6 +148,13 @@ class SqlEntities(_Repo):
                 .values(**values)
             )
 
+    def set_sandbox(self, entity_id: int, address: str | None) -> None:
+        self.conn.execute(
+            update(t.issuing_entities)
+            .where(t.issuing_entities.c.id == entity_id)
+            .values(sandbox_to=address)
+        )
+
 
 class SqlClients(_Repo):
     def _record(self, r: Any) -> ClientRecord:
@@ -168,6 +177,10 @@ class SqlClients(_Repo):
             r.language,
             r.timezone,
             DocumentSettings(tuple((r.documents or {}).get("attach") or ("pdf",))),
+            tuple(r.cc or ()),
+            tuple(r.bcc or ()),
+            bool(r.po_required),
+            r.payment_method,
         )
 
     def get(self, client_id: int) -> ClientRecord:
@@ -205,9 +218,42 @@ class SqlClients(_Repo):
                 created_at=created_at,
                 peppol_id=p.peppol_id,
                 documents={"attach": list(record.documents.attach)},
+                cc=list(record.cc),
+                bcc=list(record.bcc),
+                po_required=record.po_required,
+                payment_method=record.payment_method,
             )
             .returning(t.clients.c.id)
         ).scalar_one()
+
+    def portal_token(self, client_id: int) -> str:
+        """The token of the client's own page, made on first use."""
+        token = self.conn.execute(
+            select(t.clients.c.portal_token).where(t.clients.c.id == client_id)
+        ).scalar()
+        if token:
+            return str(token)
+        return self.rotate_portal_token(client_id)
+
+    def rotate_portal_token(self, client_id: int) -> str:
+        token = secrets.token_urlsafe(32)
+        done = self.conn.execute(
+            update(t.clients).where(t.clients.c.id == client_id).values(portal_token=token)
+        )
+        if not done.rowcount:
+            raise NotFound(f"client {client_id} does not exist", field="client_id")
+        return token
+
+    def by_portal_token(self, token: str) -> ClientRecord:
+        r = self.conn.execute(select(t.clients).where(t.clients.c.portal_token == token)).first()
+        if r is None or not token:
+            raise NotFound("no such client link", field="token")
+        return self._record(r)
+
+    def set_recipients(self, client_id: int, cc: Sequence[str], bcc: Sequence[str]) -> None:
+        self.conn.execute(
+            update(t.clients).where(t.clients.c.id == client_id).values(cc=list(cc), bcc=list(bcc))
+        )
 
     def set_documents(self, client_id: int, settings: DocumentSettings) -> None:
         self.conn.execute(
@@ -215,6 +261,27 @@ class SqlClients(_Repo):
             .where(t.clients.c.id == client_id)
             .values(documents={"attach": list(settings.attach)})
         )
+
+    def update_billing(
+        self, client_id: int, party: Party, *, po_required: bool, payment_method: str | None
+    ) -> None:
+        done = self.conn.execute(
+            update(t.clients)
+            .where(t.clients.c.id == client_id)
+            .values(
+                name=party.name,
+                country=party.country,
+                subdivision=party.subdivision,
+                address=address_to_json(party.address),
+                tax_id=party.tax_id,
+                emails=list(party.emails),
+                peppol_id=party.peppol_id,
+                po_required=po_required,
+                payment_method=payment_method,
+            )
+        )
+        if not done.rowcount:
+            raise NotFound(f"client {client_id} does not exist", field="client_id")
 
 
 class SqlContracts(_Repo):
@@ -586,6 +653,16 @@ class SqlInvoices(_Repo):
             raise NotFound("no such invoice link", field="token")
         return self._one(t.invoices.c.portal_token == token, "link")
 
+    def rotate_portal_token(self, invoice_id: int) -> str:
+        """A new link for the invoice; the old one stops working at once."""
+        token = secrets.token_urlsafe(32)
+        done = self.conn.execute(
+            update(t.invoices).where(t.invoices.c.id == invoice_id).values(portal_token=token)
+        )
+        if not done.rowcount:
+            raise NotFound(f"invoice {invoice_id} does not exist", field="invoice")
+        return token
+
 
 class SqlDocuments(_Repo):
     def get(self, invoice_id: int, kind: str) -> bytes | None:
@@ -661,6 +738,14 @@ class SqlPayments(_Repo):
         rows = self.conn.execute(
             select(t.payments)
             .where(t.payments.c.invoice_id == invoice_id)
+            .order_by(t.payments.c.received_at, t.payments.c.id)
+        )
+        return [dict(r._mapping) for r in rows]
+
+    def for_client(self, client_id: int) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            select(t.payments)
+            .where(t.payments.c.client_id == client_id)
             .order_by(t.payments.c.received_at, t.payments.c.id)
         )
         return [dict(r._mapping) for r in rows]

@@ -7,9 +7,13 @@ from typing import Any, Self
 from sqlalchemy import Connection, Engine
 
 from ...services import ports
+from ...services.outgoing import OutgoingWebhooks
+from ...services.payment_links import PaymentLinks
 from . import rules as rl
 from . import sources as sr
+from .intake import SqlIntakeLinks
 from .outbox import SqlFirings, SqlMessages, SqlNumbering, SqlOutbox
+from .payment_links import SqlPaymentLinks
 from .repositories import (
     SqlAudit,
     SqlClients,
@@ -22,6 +26,7 @@ from .repositories import (
     SqlUsers,
 )
 from .wakeup import CHANNEL, WAKEUP
+from .webhooks_out import SqlOutgoingWebhooks
 
 
 class SqlUnitOfWork:
@@ -48,6 +53,9 @@ class SqlUnitOfWork:
     time_entries: ports.TimeEntries
     milestones: ports.Milestones
     csv_mappings: ports.CsvMappings
+    intake_links: ports.IntakeLinks
+    payment_links: PaymentLinks
+    webhooks: OutgoingWebhooks
 
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self.engine = engine
@@ -84,6 +92,9 @@ class SqlUnitOfWork:
         self.time_entries = rl.SqlTimeEntries(conn)
         self.milestones = rl.SqlMilestones(conn)
         self.csv_mappings = rl.SqlCsvMappings(conn)
+        self.intake_links = SqlIntakeLinks(conn)
+        self.payment_links = SqlPaymentLinks(conn)
+        self.webhooks = SqlOutgoingWebhooks(conn)
         return self
 
     def __exit__(self, *exc: Any) -> None:

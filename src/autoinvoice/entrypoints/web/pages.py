@@ -59,12 +59,12 @@ ACTION_LABELS = {
 }
 
 
-def money(amount: Decimal | str | int, currency: str) -> str:
-    return Money.of(amount, currency).format(LOCALE)
+def money(amount: Decimal | str | int, currency: str, locale: str = LOCALE) -> str:
+    return Money.of(amount, currency).format(locale)
 
 
-def day(d: date | None) -> str:
-    return format_date(d, format="medium", locale=LOCALE) if d else "—"
+def day(d: date | None, locale: str = LOCALE) -> str:
+    return format_date(d, format="medium", locale=locale) if d else "—"
 
 
 def moment(dt: datetime | None, tz: str = "UTC") -> str:

@@ -12,17 +12,17 @@ from __future__ import annotations
 import re
 
 from fastapi import APIRouter, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from ...domain.errors import InvalidValue
 from ...domain.invoice import Invoice, InvoiceStatus
-from ...services import portal
+from ...services import payment_links, portal
 from ...services.documents import invoice_document
 from ...services.einvoices import FORMATS, check_format
-from ...services.errors import NotFound
+from ...services.errors import Conflict, NotFound
 from .deps import AppDep, session_user
 from .overview import business_today
-from .pages import error_page, render
+from .pages import CONTENT_SECURITY_POLICY, error_page, render
 from .pdf import document_response
 
 router = APIRouter(include_in_schema=False)
@@ -58,7 +58,7 @@ def _lookup(token: str, request: Request, app: AppDep, *, record_view: bool) -> 
 
 
 @router.api_route("/portal/invoices/{token}", methods=["GET", "HEAD"])
-def invoice_view(token: str, request: Request, app: AppDep) -> Response:
+def invoice_view(token: str, request: Request, app: AppDep, paid: str | None = None) -> Response:
     try:
         inv = _lookup(token, request, app, record_view=True)
     except NotFound:
@@ -66,7 +66,9 @@ def invoice_view(token: str, request: Request, app: AppDep) -> Response:
     with app.uow(read_only=True) as uow:
         entity = uow.entities.get(inv.entity_id or 0)
         client = uow.clients.get(inv.client_id or 0)
+    client_token = portal.client_link(client.id, uow=app.uow())
     today = business_today(app.clock.now(), entity)
+    pay_url, pay_headers = _pay_now(app, inv, token)
     return render(
         request,
         "portal.html",
@@ -77,14 +79,49 @@ def invoice_view(token: str, request: Request, app: AppDep) -> Response:
             "settled": inv.status is InvoiceStatus.PAID,
             "void": inv.status is InvoiceStatus.VOID,
             "pdf_url": f"/portal/invoices/{token}/pdf",
+            "pay_url": None if paid == "1" else pay_url,
+            "confirming": paid == "1",  # back from the checkout: the webhook confirms
+            "account_url": f"/portal/clients/{client_token}",
             "downloads": [
                 (f.title, f"/portal/invoices/{token}/download/{f.name}")
                 for f in FORMATS.values()
                 if f.name != "pdf"
             ],
         },
-        headers=PRIVATE,
+        headers={**PRIVATE, **pay_headers},
     )
+
+
+def _pay_now(app: AppDep, inv: Invoice, token: str) -> tuple[str | None, dict[str, str]]:
+    """The "Pay now" form's address (None: no card payment) and the CSP that lets the form
+    lead to the provider's checkout (``form-action`` also governs the redirect)."""
+    provider = app.payment_provider
+    if provider is None or not payment_links.payable(inv):
+        return None, {}
+    origins = " ".join(provider.checkout_origins)
+    csp = CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {origins}")
+    return f"/portal/invoices/{token}/pay", {"Content-Security-Policy": csp}
+
+
+@router.post("/portal/invoices/{token}/pay")
+def invoice_pay(token: str, request: Request, app: AppDep) -> Response:
+    """The "Pay now" button: 303 to the provider's hosted checkout for the open balance."""
+    provider = app.payment_provider
+    if provider is None or not _TOKEN.fullmatch(token):
+        return _missing(request)
+    try:
+        link = payment_links.start_payment(
+            token, uow=app.uow(), clock=app.clock, provider=provider, base_url=app.settings.base_url
+        )
+    except NotFound:
+        return _missing(request)
+    except Conflict:  # paid or voided meanwhile: the page says so
+        return RedirectResponse(f"/portal/invoices/{token}", status_code=303, headers=PRIVATE)
+    except payment_links.PaymentProviderError as exc:
+        response = error_page(request, 502, "Card payment unavailable", exc.message)
+        response.headers.update(PRIVATE)
+        return response
+    return RedirectResponse(link.url, status_code=303, headers=PRIVATE)
 
 
 @router.api_route("/portal/invoices/{token}/pdf", methods=["GET", "HEAD"])
@@ -103,3 +140,37 @@ def invoice_download(token: str, fmt: str, request: Request, app: AppDep) -> Res
     response = document_response(app, inv, fmt, head=request.method == "HEAD", inline=False)
     response.headers.update(PRIVATE)
     return response
+
+
+@router.api_route("/portal/clients/{token}", methods=["GET", "HEAD"])
+def client_page(token: str, request: Request, app: AppDep) -> Response:
+    """All of a client's invoices, open and paid, and its statement of account."""
+    try:
+        if not _TOKEN.fullmatch(token):
+            raise NotFound("no such client link", field="token")
+        statements = portal.client_statements(token, uow=app.uow())
+        with app.uow(read_only=True) as uow:
+            client = uow.clients.by_portal_token(token)
+            entity = uow.entities.get(client.entity_id)
+    except NotFound:
+        response = error_page(
+            request,
+            404,
+            "Page not found",
+            "This link is not valid any more. Please ask the sender for a new link.",
+        )
+        response.headers.update(PRIVATE)
+        return response
+    return render(
+        request,
+        "portal_client.html",
+        {
+            "client": client,
+            "seller": entity.party.name,
+            "seller_email": entity.email,
+            "statements": statements,
+            "today": business_today(app.clock.now(), entity),
+            "lang": client.language.split("_")[0],
+        },
+        headers=PRIVATE,
+    )

@@ -205,6 +205,9 @@ class Intake:
         self.directory = SourceDirectory(app)
         self.base = app.settings.base_url.rstrip("/")
         self.rejections = TokenBucket(rate=20.0, burst=100)
+        from .payment_webhooks import PaymentWebhooks  # here: it imports this module
+
+        self.payments = PaymentWebhooks(app)  # /webhooks/stripe: payments, not a connector
 
     async def handle(
         self,
@@ -216,6 +219,8 @@ class Intake:
         body: bytes,
         remote: str | None,
     ) -> Reply:
+        if self.payments.handles(kind, token):
+            return await self.payments.handle(kind, headers, body, remote)
         if kind not in WEBHOOK_KINDS:
             return _problem(404, "not_found", f"no webhook intake for {kind!r}")
         if len(body) > MAX_BODY:
