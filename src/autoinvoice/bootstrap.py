@@ -72,7 +72,11 @@ class App:
     def templates(self) -> EmailTemplates:
         from .adapters.email.templates import EmailTemplates as JinjaEmailTemplates
 
-        return JinjaEmailTemplates()
+        folder = self.settings.email_templates_dir
+        default = self.settings.data_dir / "templates" / "email"
+        if folder is None and default.is_dir():
+            folder = default
+        return JinjaEmailTemplates(folder)
 
     @cached_property
     def delivery_config(self) -> DeliveryConfig:

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_security: Literal["none", "starttls", "tls"] = "none"
     mail_sandbox_to: str | None = None  # send every mail here instead of to clients
+    # your own versions of the email templates (same file names as the package's:
+    # invoice_email.subject.txt, invoice_email.txt, invoice_email.html); default:
+    # data_dir/templates/email when that folder exists
+    email_templates_dir: Path | None = None
 
     stripe_secret_key: SecretStr | None = None  # sk_…; none: no "Pay now" in the portal
     stripe_webhook_secret: SecretStr | None = None  # whsec_…, for POST /webhooks/stripe

@@ -29,6 +29,7 @@ from typing import Any
 from babel.dates import format_date
 
 from ..domain.invoice import Invoice, InvoiceStatus
+from ..domain.payment_aids import creditor_reference, format_creditor_reference
 from .einvoices import FORMATS, filename, generate
 from .outgoing import EventType, emit
 from .ports import (
@@ -217,6 +218,9 @@ def _compose(
             "due_date": format_date(inv.due_date, "medium", locale=lang) if inv.due_date else "",
             "currency": inv.currency,
             "balance": inv.balance.format(lang),
+            "payment_reference": format_creditor_reference(creditor_reference(inv.number))
+            if inv.number
+            else None,
         },
         "client": {"name": inv.buyer.name, "contact_name": None},
         "seller": {"name": entity.party.name, "email": entity.email},
@@ -230,9 +234,7 @@ def _compose(
     )
     intended = [f"{name.rsplit('-', 1)[1]}: {value}" for name, value in sandboxed]
     if sandbox:  # say so in the body too, where a person reading the test inbox sees it
-        note = "[Sandbox: this email was not sent to the client. Intended " + "; ".join(
-            intended
-        )
+        note = "[Sandbox: this email was not sent to the client. Intended " + "; ".join(intended)
         text = f"{note}]\n\n{text}"
         html = f"<p><em>{escape(note)}]</em></p>{html}" if html else html
     return OutgoingEmail(

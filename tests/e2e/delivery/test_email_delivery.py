@@ -110,3 +110,34 @@ def test_a_lost_answer_to_data_does_not_make_two_invoices(world: World) -> None:
         [logged] = uow.messages.for_invoice(inv_id)
         assert logged["status"] == "sent"
     assert len(world.audit("invoice.sent")) == 1
+
+
+def test_the_organisations_own_email_templates_are_used(tmp_path, database_url) -> None:  # type: ignore[no-untyped-def]
+    from autoinvoice.adapters.clock import ManualClock
+    from builders import START, make_app
+
+    folder = tmp_path / "templates" / "email"
+    folder.mkdir(parents=True)
+    (folder / "invoice_email.subject.txt").write_text(
+        "Rechnung {{ invoice.number }} — {{ invoice.total }}"
+    )
+    app = make_app(database_url, tmp_path, clock=ManualClock(START))
+    rendered = app.templates.render_email(
+        "invoice_email",
+        {
+            "invoice": {
+                "number": "INV-1",
+                "total": "€10.00",
+                "due_date": "1 Jan 2027",
+                "currency": "EUR",
+                "balance": "€10.00",
+                "payment_reference": "RF47 INV1",
+            },
+            "client": {"name": "A", "contact_name": None},
+            "seller": {"name": "B", "email": "b@example.com"},
+            "portal_url": "https://x.example/p",
+        },
+    )
+    assert rendered.subject == "Rechnung INV-1 — €10.00"  # the override
+    assert "RF47 INV1" in rendered.text  # the package's body, with the payment reference
+    app.engine.dispose()
