@@ -24,7 +24,7 @@ from .services.delivery import DeliveryConfig, deliver_invoices
 from .services.ingest import PROCESS, process_inbound
 from .services.invoicing import DELIVER
 from .services.jobs import Handler
-from .services.outgoing import DELIVER_WEBHOOK, TargetPolicy, WebhookConfig, deliver_webhooks
+from .services.outgoing import DELIVER_WEBHOOK
 from .services.payment_links import PaymentProvider
 from .services.ports import (
     Clock,
@@ -34,6 +34,8 @@ from .services.ports import (
     Mailer,
     SecretBox,
 )
+from .services.webhook_delivery import WebhookConfig, deliver_webhooks
+from .services.webhook_targets import TargetPolicy
 
 log = logging.getLogger(__name__)
 

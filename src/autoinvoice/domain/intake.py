@@ -336,13 +336,26 @@ def check_emails(value: str) -> tuple[str, ...]:
 def check_client_tax_id(country: str, value: str) -> str:
     """``check_tax_id`` and the extra countries this form knows (see the module docstring)."""
     tax_id = value.strip()
-    extra = _EXTRA_TAX_IDS.get(country)
-    if extra is None:
-        return check_tax_id(country, tax_id)
-    name, check = extra
-    clean = check(tax_id)
+    place = _country_name(country)
+    if country in EU_COUNTRIES:
+        given = tax_id.replace(" ", "").upper()[:2]
+        prefix = "EL" if country == "GR" else country
+        if given.isalpha() and given != prefix:
+            raise InvalidValue(
+                f"this VAT number starts with {given}, but the address is in {place} "
+                f"(VAT numbers there start with {prefix})",
+                field="tax_id",
+            )
+    name, check = _EXTRA_TAX_IDS.get(country) or (_TAX_ID_NAMES.get(country), None)
+    try:
+        clean = check(tax_id) if check else check_tax_id(country, tax_id)
+    except InvalidValue:
+        clean = None
     if clean is None:
-        raise InvalidValue(f"{tax_id!r} is not a valid {name} for {country}", field="tax_id")
+        raise InvalidValue(
+            f"this is not a valid {name or 'tax id'} in {place}: please check it for typos",
+            field="tax_id",
+        )
     return clean
 
 
@@ -504,6 +517,11 @@ def _swiss(value: str) -> str | None:
         if module.is_valid(value):
             return str(module.compact(value))
     return None
+
+
+_TAX_ID_NAMES = {"IN": "GSTIN", "US": "EIN", "AU": "ABN", "GB": "VAT number"} | dict.fromkeys(
+    EU_COUNTRIES, "VAT number"
+)
 
 
 def _extra_tax_ids() -> dict[str, tuple[str, Callable[[str], str | None]]]:

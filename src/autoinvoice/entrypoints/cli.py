@@ -499,7 +499,14 @@ def users_api_key(
     out.print(f"API key (shown once): {key}")
 
 
-from . import cli_delivery, cli_documents, cli_rules, cli_sources  # noqa: E402, F401  (register their commands)
+from . import (  # noqa: E402, F401  (register their commands)
+    cli_delivery,
+    cli_documents,
+    cli_intake,
+    cli_rules,
+    cli_sources,
+    cli_webhooks,
+)
 
 
 def main() -> None:

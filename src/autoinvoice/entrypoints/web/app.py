@@ -8,6 +8,7 @@ Routes::
     GET  /  /invoices  /invoices/{id}  /invoices/{id}/pdf  /clients       admin pages
     POST /invoices/{id}/issue  /void  /payments                           admin forms
     GET  /portal/invoices/{token}  /portal/invoices/{token}/pdf           client portal
+    GET  /intake/{token}  POST /intake/{token}  GET /intake/{token}/done  client intake form
     POST /webhooks/{kind}[/{token}]             webhook intake (signature-checked, no session)
     /api/v1/…                                   REST API; /api/v1/openapi.json, /api/v1/docs
     /static/…                                   the stylesheet
@@ -26,7 +27,19 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ...bootstrap import App
-from . import admin, api, api_documents, api_triggers, errors, login, portal, webhooks
+from . import (
+    admin,
+    api,
+    api_documents,
+    api_intake,
+    api_triggers,
+    api_webhooks,
+    errors,
+    intake,
+    login,
+    portal,
+    webhooks,
+)
 from .deps import AppDep
 from .pages import STATIC_DIR, error_page, make_templates
 from .schemas import Problem
@@ -146,6 +159,9 @@ def create_app(app: App) -> FastAPI:
         api.router,
         api_documents.router,
         api_triggers.router,
+        intake.router,
+        api_intake.router,
+        api_webhooks.router,
     )
     for router in routers:
         web.include_router(router)

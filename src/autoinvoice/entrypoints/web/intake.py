@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -25,12 +25,15 @@ from starlette.responses import RedirectResponse, Response
 
 from ...bootstrap import App
 from ...domain.intake import (
+    FIELDS,
     PAYMENT_METHODS,
+    POSTAL_CODES,
     REGION_REQUIRED,
     IntakeForm,
     IntakeInvalid,
     country_choices,
     region_groups,
+    tax_id_required,
 )
 from ...services import intake
 from ...services.errors import NotFound
@@ -95,21 +98,32 @@ def _form_page(
             "state": "form",
             "view": view,
             "form": form,
-            "errors": errors or {},
+            "errors": {k: v for k, v in sorted((errors or {}).items(), key=_field_order)},
             "notice": notice,
             "action": f"/intake/{token}",
             "form_token": form_token(app, token),
             "countries": country_choices(),
             "country": country,
             "region": region,
-            "region_groups": region_groups([*REGION_REQUIRED, country] if country else REGION_REQUIRED),
+            "region_groups": region_groups(
+                [*REGION_REQUIRED, country] if country else REGION_REQUIRED
+            ),
             "region_required": REGION_REQUIRED,
+            "postal_required": country in POSTAL_CODES,
+            "tax_required": bool(country)
+            and tax_id_required(
+                country, is_business=view.is_business, seller_country=view.seller_country
+            ),
             "payment_methods": PAYMENT_METHODS,
             "expires": day(view.expires_at.date()),
         },
         status_code=status_code,
         headers=PRIVATE,
     )
+
+
+def _field_order(item: tuple[str, str]) -> int:
+    return FIELDS.index(item[0]) if item[0] in FIELDS else len(FIELDS)
 
 
 def _open(app: App, token: str, *, submitted: bool = False) -> IntakeView:
@@ -149,9 +163,7 @@ async def intake_submit(token: str, request: Request, app: AppDep) -> Response:
         notice = "This form was open for a long time. Please check the details and send it again."
         return _form_page(request, app, token, view, form, notice=notice, status_code=400)
     try:
-        await run_in_threadpool(
-            intake.submit_intake, token, form, uow=app.uow(), clock=app.clock
-        )
+        await run_in_threadpool(intake.submit_intake, token, form, uow=app.uow(), clock=app.clock)
     except IntakeInvalid as exc:
         return _form_page(request, app, token, view, form, errors=exc.errors, status_code=422)
     except NotFound:

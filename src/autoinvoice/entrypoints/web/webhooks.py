@@ -16,6 +16,9 @@ Sources are found by the per-source URL token (``/webhooks/{kind}/{token}``), wh
 products that do not sign (Pipedrive, Clockify) must use; signed products may also post to
 ``/webhooks/{kind}``, where the signature itself picks the source.
 
+``POST /webhooks/stripe`` is a payment provider's, not a source's: ``payment_webhooks.py``
+verifies and applies it before answering (400 for a bad signature, as Stripe documents).
+
 Throughput: requests are written by one writer thread per process that commits them in
 groups (group commit) — each request still waits for its own commit before it is answered.
 """
