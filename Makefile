@@ -29,6 +29,7 @@ test: $(STAMP) chromium
 bench: $(STAMP)
 	$(BIN)/python bench/monthly_run.py
 	$(BIN)/python bench/documents.py
+	$(BIN)/python bench/email_delivery.py && $(BIN)/python bench/portal_page.py
 	$(BIN)/python bench/webhook_intake.py && $(BIN)/python bench/webhook_latency.py
 
 lint: $(STAMP)

@@ -4,21 +4,17 @@ Screenshots land in /tmp/intake-*.png."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from autoinvoice.adapters.clock import ManualClock
 from autoinvoice.bootstrap import App
-from autoinvoice.entrypoints.web.app import create_app
 from autoinvoice.services import intake
 from builders import make_app, make_client, make_entity
+from live_server import free_port, live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path("/tmp")
@@ -28,12 +24,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Chromium at /usr/bin/chromium"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -55,23 +45,10 @@ def server(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[str, App, int]]:
         address=None,
         emails=("compta@exemple.fr",),
     )
-    srv = uvicorn.Server(
-        uvicorn.Config(
-            create_app(app), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-        )
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the web server did not start")
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", app, client
+        with live_server(app, port) as base:
+            yield base, app, client
     finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
         app.engine.dispose()
 
 

@@ -3,22 +3,18 @@ record a payment, see the status change. Screenshots land in /tmp/webshots/."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from autoinvoice.adapters.clock import ManualClock
 from autoinvoice.bootstrap import App, build
 from autoinvoice.config import Settings
 from autoinvoice.entrypoints.demo_data import load_demo_data
-from autoinvoice.entrypoints.web.app import create_app
 from autoinvoice.services import accounts, invoicing, jobs
+from live_server import live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path("/tmp/webshots")
@@ -43,33 +39,11 @@ def demo_app(tmp_path: Path) -> App:
     return app
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, App]]:
     app = demo_app(tmp_path)
-    port = free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(
-            create_app(app), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-        )
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the web server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", app
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
+    with live_server(app) as base:
+        yield base, app
 
 
 def test_an_owner_records_a_payment_in_a_real_browser(server: tuple[str, App]) -> None:

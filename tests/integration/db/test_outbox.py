@@ -90,14 +90,14 @@ def test_a_failing_job_is_retried_with_back_off_then_given_up(app) -> None:
         app.clock.advance(backoff(len(calls)))
     assert calls == list(range(1, MAX_ATTEMPTS + 1))
     with app.uow() as uow:
-        assert uow.outbox.counts() == {"dead": 1}
+        assert uow.outbox.counts() == {"dead": 1, "pending": 1}  # + the owner's alert
         actions = [a["action"] for a in uow.audit.recent(subject_type="job")]
     assert actions[0] == "job.dead"
     assert actions.count("job.retry_scheduled") == MAX_ATTEMPTS - 1
     assert app.clock.now() - t > timedelta(hours=20)  # an outage of hours is ridden out
     assert requeue_dead_jobs(uow=app.uow(), clock=app.clock, actor="t") == [1]
     with app.uow() as uow:
-        assert uow.outbox.counts() == {"pending": 1}
+        assert uow.outbox.counts() == {"pending": 2}
 
 
 def test_a_permanent_error_gives_up_at_once(app) -> None:
@@ -110,7 +110,10 @@ def test_a_permanent_error_gives_up_at_once(app) -> None:
         uow=app.uow(), clock=app.clock, worker="w", handlers={"noop": one_at_a_time(handler)}
     )
     with app.uow() as uow:
-        assert uow.outbox.counts() == {"dead": 1}
+        assert uow.outbox.counts() == {"dead": 1, "pending": 1}  # + the owner's alert
+        [alert] = [j for j in uow.outbox.claim("t", app.clock.now(), 60, 5, ["notify_owner"])]
+    assert "noop failed and will not be retried" in alert.payload["subject"]
+    assert "550" in alert.payload["body"]
 
 
 def test_back_off_doubles_and_is_capped_at_an_hour() -> None:
