@@ -11,7 +11,7 @@ from decimal import Decimal
 from ..domain.invoice import Invoice, InvoiceStatus
 from .errors import NotFound
 from .outgoing import EventType, emit
-from .ports import ClientRecord, Clock, InvoiceSummary, UnitOfWork
+from .ports import ClientRecord, Clock, EntityRecord, InvoiceSummary, UnitOfWork
 
 _BOTS = re.compile(
     r"bot|crawl|spider|slurp|preview|facebookexternalhit|whatsapp|telegram|skype|"
@@ -25,34 +25,91 @@ def is_automated(user_agent: str | None, method: str) -> bool:
     return method.upper() != "GET" or not user_agent or bool(_BOTS.search(user_agent))
 
 
+@dataclass(frozen=True)
+class InvoicePage:
+    """What the invoice page shows, read in one transaction."""
+
+    invoice: Invoice
+    entity: EntityRecord
+    client: ClientRecord
+    client_token: str  # the client's own page
+
+
+def view_invoice_page(
+    token: str,
+    *,
+    user_agent: str | None,
+    method: str,
+    staff: bool,
+    read: UnitOfWork,
+    write: UnitOfWork,
+    clock: Clock,
+) -> InvoicePage:
+    """``view_invoice`` with the issuing entity, the client and the client's page token.
+
+    The portal page is the hot path: it is read in one read-only transaction, and a write
+    transaction (which on SQLite takes the database's write lock) is opened only for a
+    person's first view, or the first time the client's page token is needed."""
+    with read:
+        inv = read.invoices.by_portal_token(token)
+        if inv.status is InvoiceStatus.DRAFT:  # drafts are never shown to clients
+            raise NotFound("no such invoice link", field="token")
+        entity = read.entities.get(inv.entity_id or 0)
+        client = read.clients.get(inv.client_id or 0)
+        client_token = read.clients.existing_portal_token(client.id)
+    first_view = (
+        inv.status is not InvoiceStatus.VOID
+        and not staff
+        and not is_automated(user_agent, method)
+        and inv.viewed_at is None
+    )
+    if first_view or client_token is None:
+        with write:
+            inv = _view(
+                token, user_agent=user_agent, method=method, staff=staff, uow=write, clock=clock
+            )
+            client_token = write.clients.portal_token(client.id)
+            write.commit()
+    return InvoicePage(inv, entity, client, client_token)
+
+
 def view_invoice(
     token: str, *, user_agent: str | None, method: str, staff: bool, uow: UnitOfWork, clock: Clock
 ) -> Invoice:
     """Load the invoice behind a portal link; record the client's first view."""
-    now = clock.now()
     with uow:
-        inv = uow.invoices.by_portal_token(token)
-        if inv.status is InvoiceStatus.DRAFT:  # drafts are never shown to clients
-            raise NotFound("no such invoice link", field="token")
-        if (
-            inv.status is not InvoiceStatus.VOID
-            and not staff
-            and not is_automated(user_agent, method)
-            and inv.viewed_at is None
-        ):
-            inv = uow.invoices.get(inv.id or 0, for_update=True)
-            if inv.mark_viewed(now):
-                uow.invoices.save(inv)
-                uow.audit.record(
-                    at=now,
-                    actor="client",
-                    action="invoice.viewed",
-                    subject_type="invoice",
-                    subject_id=inv.id,
-                    detail={"user_agent": (user_agent or "")[:200]},
-                )
-                emit(uow, now, EventType.VIEWED, inv)
+        inv = _view(token, user_agent=user_agent, method=method, staff=staff, uow=uow, clock=clock)
         uow.commit()
+    return inv
+
+
+def _view(
+    token: str, *, user_agent: str | None, method: str, staff: bool, uow: UnitOfWork, clock: Clock
+) -> Invoice:
+    """In the caller's transaction: the invoice behind ``token``; the first view of a
+    person (not staff, not a bot, not HEAD) marks it viewed."""
+    now = clock.now()
+    inv = uow.invoices.by_portal_token(token)
+    if inv.status is InvoiceStatus.DRAFT:  # drafts are never shown to clients
+        raise NotFound("no such invoice link", field="token")
+    if (
+        inv.status is not InvoiceStatus.VOID
+        and not staff
+        and not is_automated(user_agent, method)
+        and inv.viewed_at is None
+    ):
+        inv = uow.invoices.get(inv.id or 0, for_update=True)
+        if inv.mark_viewed(now):
+            uow.invoices.save(inv)
+            uow.audit.record(
+                at=now,
+                actor="client",
+                action="invoice.viewed",
+                subject_type="invoice",
+                subject_id=inv.id,
+                detail={"user_agent": (user_agent or "")[:200]},
+            )
+            emit(uow, now, EventType.VIEWED, inv)
     return inv
 
 

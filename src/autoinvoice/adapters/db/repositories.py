@@ -226,14 +226,15 @@ class SqlClients(_Repo):
             .returning(t.clients.c.id)
         ).scalar_one()
 
-    def portal_token(self, client_id: int) -> str:
-        """The token of the client's own page, made on first use."""
+    def existing_portal_token(self, client_id: int) -> str | None:
         token = self.conn.execute(
             select(t.clients.c.portal_token).where(t.clients.c.id == client_id)
         ).scalar()
-        if token:
-            return str(token)
-        return self.rotate_portal_token(client_id)
+        return str(token) if token else None
+
+    def portal_token(self, client_id: int) -> str:
+        """The token of the client's own page, made on first use."""
+        return self.existing_portal_token(client_id) or self.rotate_portal_token(client_id)
 
     def rotate_portal_token(self, client_id: int) -> str:
         token = secrets.token_urlsafe(32)

@@ -60,13 +60,20 @@ def _lookup(token: str, request: Request, app: AppDep, *, record_view: bool) -> 
 @router.api_route("/portal/invoices/{token}", methods=["GET", "HEAD"])
 def invoice_view(token: str, request: Request, app: AppDep, paid: str | None = None) -> Response:
     try:
-        inv = _lookup(token, request, app, record_view=True)
+        if not _TOKEN.fullmatch(token):
+            raise NotFound("no such invoice link", field="token")
+        page = portal.view_invoice_page(
+            token,
+            user_agent=request.headers.get("user-agent"),
+            method=request.method,
+            staff=session_user(request) is not None,
+            read=app.uow(read_only=True),
+            write=app.uow(),
+            clock=app.clock,
+        )
     except NotFound:
         return _missing(request)
-    with app.uow(read_only=True) as uow:
-        entity = uow.entities.get(inv.entity_id or 0)
-        client = uow.clients.get(inv.client_id or 0)
-    client_token = portal.client_link(client.id, uow=app.uow())
+    inv, entity, client, client_token = page.invoice, page.entity, page.client, page.client_token
     today = business_today(app.clock.now(), entity)
     pay_url, pay_headers = _pay_now(app, inv, token)
     return render(
