@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from lxml import etree
-from saxonche import PySaxonProcessor
 
 from autoinvoice.adapters.documents.cii import write_cii
 from autoinvoice.adapters.documents.schemas import schematron_xslt, validate_cii, validate_ubl
@@ -23,6 +21,7 @@ from autoinvoice.adapters.documents.ubl import write_ubl
 from autoinvoice.domain.en16931 import EXEMPTION, EInvoice
 from autoinvoice.domain.tax import TaxCategory
 from einvoice_samples import SITUATIONS, einvoice
+from saxon_worker import SaxonWorker
 
 SVRL = "{http://purl.oclc.org/dsdl/svrl}"
 WRITERS: dict[str, tuple[Callable[[EInvoice], bytes], Callable[[bytes], None]]] = {
@@ -52,12 +51,11 @@ class RulesBroken(Exception):
 
 
 class Schematron:
-    def __init__(self, proc: Any, executable: Any, kind: str) -> None:
-        self.proc, self.executable, self.kind = proc, executable, kind
+    def __init__(self, saxon: SaxonWorker, kind: str) -> None:
+        self.saxon, self.kind = saxon, kind
 
     def findings(self, xml: bytes) -> list[Finding]:
-        node = self.proc.parse_xml(xml_text=xml.decode("utf-8"))
-        report = etree.fromstring(self.executable.transform_to_string(xdm_node=node).encode())
+        report = etree.fromstring(self.saxon.transform(self.kind, xml).encode())
         fired = report.findall(f"{SVRL}failed-assert") + report.findall(f"{SVRL}successful-report")
         return [
             Finding(
@@ -80,15 +78,13 @@ class Schematron:
 
 @pytest.fixture(scope="module")
 def schematron() -> Iterator[dict[str, Schematron]]:
-    """Both stylesheets, compiled once for this module (about a second)."""
-    with PySaxonProcessor(license=False) as proc:
-        xslt = proc.new_xslt30_processor()
-        yield {
-            kind: Schematron(
-                proc, xslt.compile_stylesheet(stylesheet_file=str(schematron_xslt(kind))), kind
-            )
-            for kind in ("ubl", "cii")
-        }
+    """Both stylesheets, compiled once for this module (about a second), in a Saxon child
+    process (see ``tests/saxon_worker.py``)."""
+    saxon = SaxonWorker({kind: schematron_xslt(kind) for kind in ("ubl", "cii")})
+    try:
+        yield {kind: Schematron(saxon, kind) for kind in ("ubl", "cii")}
+    finally:
+        saxon.close()
 
 
 def write(kind: str, doc: EInvoice) -> bytes:
