@@ -31,6 +31,7 @@ from babel.dates import format_date
 from ..domain.invoice import Invoice, InvoiceStatus
 from ..domain.payment_aids import creditor_reference, format_creditor_reference
 from .einvoices import FORMATS, filename, generate
+from .labels import email_labels_for
 from .outgoing import EventType, emit
 from .ports import (
     Attachment,
@@ -225,6 +226,8 @@ def _compose(
         "client": {"name": inv.buyer.name, "contact_name": None},
         "seller": {"name": entity.party.name, "email": entity.email},
         "portal_url": portal_url(config, token),
+        "t": email_labels_for(lang),
+        "lang": lang.split("_")[0],
     }
     subject, text, html = templates.render_email("invoice_email", context)
     sandboxed = tuple(

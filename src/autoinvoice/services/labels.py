@@ -251,3 +251,95 @@ def translate_note(note: str, lang: str) -> str:
     if translations is None:
         return note
     return translations.get(_language(lang), note)
+
+
+# -- the invoice email's wording (templates get it as ``t``) ---------------------------------
+_EMAIL_EN = {
+    "invoice": "Invoice",
+    "from": "from",
+    "due": "due",
+    "hello": "Hello",
+    "attached": "Please find attached invoice",
+    "for": "for",
+    "due_on": "due on",
+    "quote_reference": "When you pay by bank transfer, please quote the payment reference",
+    "view_online": "You can also view and download it online:",
+    "button": "View invoice online",
+    "questions": "If you have any questions about this invoice, just reply to this email",
+    "or_write": "or write to",
+    "thanks": "Thank you for your business!",
+    "regards": "Kind regards,",
+    "amount_due": "Amount due",
+    "due_date": "Due date",
+    "payment_reference": "Payment reference",
+    "link_help": "If the button does not work, copy this link into your browser:",
+}
+_EMAIL = {
+    "en": _EMAIL_EN,
+    "de": {
+        "invoice": "Rechnung",
+        "from": "von",
+        "due": "fällig am",
+        "hello": "Guten Tag",
+        "attached": "anbei erhalten Sie die Rechnung",
+        "for": "über",
+        "due_on": "fällig am",
+        "quote_reference": "Bitte geben Sie bei der Überweisung die Zahlungsreferenz an:",
+        "view_online": "Sie können die Rechnung auch online ansehen und herunterladen:",
+        "button": "Rechnung online ansehen",
+        "questions": "Bei Fragen zu dieser Rechnung antworten Sie einfach auf diese E-Mail",
+        "or_write": "oder schreiben Sie an",
+        "thanks": "Vielen Dank für Ihren Auftrag!",
+        "regards": "Mit freundlichen Grüßen",
+        "amount_due": "Zahlbetrag",
+        "due_date": "Fällig am",
+        "payment_reference": "Zahlungsreferenz",
+        "link_help": "Falls die Schaltfläche nicht funktioniert, kopieren Sie diesen Link in "
+        "Ihren Browser:",
+    },
+    "fr": {
+        "invoice": "Facture",
+        "from": "de",
+        "due": "à régler avant le",
+        "hello": "Bonjour",
+        "attached": "veuillez trouver ci-joint la facture",
+        "for": "d'un montant de",
+        "due_on": "à régler avant le",
+        "quote_reference": "Lors d'un paiement par virement, merci d'indiquer la référence",
+        "view_online": "Vous pouvez aussi la consulter et la télécharger en ligne :",
+        "button": "Voir la facture en ligne",
+        "questions": "Pour toute question sur cette facture, répondez simplement à cet e-mail",
+        "or_write": "ou écrivez à",
+        "thanks": "Merci de votre confiance !",
+        "regards": "Cordialement,",
+        "amount_due": "Montant dû",
+        "due_date": "Échéance",
+        "payment_reference": "Référence de paiement",
+        "link_help": "Si le bouton ne fonctionne pas, copiez ce lien dans votre navigateur :",
+    },
+    "hi": {
+        "invoice": "बीजक",
+        "from": "प्रेषक",
+        "due": "देय तिथि",
+        "hello": "नमस्ते",
+        "attached": "कृपया संलग्न बीजक देखें",
+        "for": "राशि",
+        "due_on": "देय तिथि",
+        "quote_reference": "बैंक अंतरण से भुगतान करते समय कृपया यह भुगतान संदर्भ लिखें",
+        "view_online": "आप इसे ऑनलाइन भी देख और डाउनलोड कर सकते हैं:",
+        "button": "बीजक ऑनलाइन देखें",
+        "questions": "इस बीजक के बारे में कोई प्रश्न हो तो इस ईमेल का उत्तर दें",
+        "or_write": "या लिखें",
+        "thanks": "आपके व्यवसाय के लिए धन्यवाद!",
+        "regards": "सादर,",
+        "amount_due": "देय राशि",
+        "due_date": "देय तिथि",
+        "payment_reference": "भुगतान संदर्भ",
+        "link_help": "यदि बटन काम न करे, तो यह लिंक अपने ब्राउज़र में कॉपी करें:",
+    },
+}
+
+
+def email_labels_for(lang: str) -> dict[str, str]:
+    """The invoice email's wording in ``lang`` (English words fill any gap)."""
+    return {**_EMAIL_EN, **_EMAIL.get(_language(lang), {})}

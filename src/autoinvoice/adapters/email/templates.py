@@ -28,6 +28,8 @@ from jinja2 import (
 )
 from jinja2.sandbox import SandboxedEnvironment
 
+from ...services.labels import email_labels_for
+
 __all__ = ["EmailTemplates", "RenderedEmail"]
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -78,4 +80,5 @@ class EmailTemplates:
         )
 
     def _render(self, name: str, context: Mapping[str, Any]) -> str:
-        return self._env.get_template(name).render(context)
+        # ``t`` is the wording in the client's language; English when the caller gives none
+        return self._env.get_template(name).render({"t": email_labels_for("en"), **context})
