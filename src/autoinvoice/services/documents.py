@@ -30,6 +30,7 @@ from ..domain.payment_aids import (
     format_creditor_reference,
     upi_payload,
 )
+from ..domain.terms import PaymentTerms, TermsKind
 from .labels import labels_for, title_for, translate_note
 from .ports import EntityRecord
 
@@ -60,25 +61,35 @@ def _period(start: date | None, end: date | None, locale: str) -> str | None:
     return f"{_date(start, locale)} – {_date(end, locale)}"
 
 
-def payment_instructions(invoice: Invoice, entity: EntityRecord) -> list[str]:
-    bank = entity.bank
+def payment_instructions(invoice: Invoice, entity: EntityRecord, locale: str = "en") -> list[str]:
+    """How to pay, in the client's language (bank names and numbers as they are)."""
+    bank, t = entity.bank, labels_for(locale)
     out = []
     if bank.get("bank_name"):
-        out.append(f"Bank: {bank['bank_name']}")
+        out.append(f"{t['bank']}: {bank['bank_name']}")
     if bank.get("account_holder"):
-        out.append(f"Account holder: {bank['account_holder']}")
+        out.append(f"{t['account_holder']}: {bank['account_holder']}")
     if bank.get("iban"):
         iban = bank["iban"].replace(" ", "")
         out.append("IBAN: " + " ".join(iban[i : i + 4] for i in range(0, len(iban), 4)))
     if bank.get("bic"):
         out.append(f"BIC: {bank['bic']}")
     if bank.get("account_number"):
-        out.append(f"Account: {bank['account_number']}")
+        out.append(f"{t['account']}: {bank['account_number']}")
     if bank.get("ifsc"):
         out.append(f"IFSC: {bank['ifsc']}")
     if bank.get("upi"):
         out.append(f"UPI: {bank['upi']}")
     return out
+
+
+def describe_terms(terms: PaymentTerms, locale: str = "en") -> str:
+    """The payment terms in the client's language ("Net 30 days", "Paiement à 30 jours")."""
+    t = labels_for(locale)
+    if terms.kind is TermsKind.DUE_ON_RECEIPT:
+        return t["terms_receipt"]
+    key = "terms_net" if terms.kind is TermsKind.NET else "terms_eom"
+    return t[key].format(days=terms.days)
 
 
 def payment_qr(invoice: Invoice, entity: EntityRecord, locale: str) -> dict[str, str] | None:
@@ -182,7 +193,7 @@ def invoice_document(
         "number": invoice.number,
         "status": invoice.status.value,
         "issue_date": _date(invoice.issue_date, locale),
-        "due_date": _date(invoice.due_date, locale) or invoice.terms.describe(),
+        "due_date": _date(invoice.due_date, locale) or describe_terms(invoice.terms, lang),
         "service_period": _period(
             min(starts) if starts else None, max(ends) if ends else None, locale
         ),
@@ -204,8 +215,8 @@ def invoice_document(
             "due": _money(invoice.balance.amount, c, locale),
         },
         "payment": {
-            "terms": invoice.terms.describe(),
-            "instructions": payment_instructions(invoice, entity),
+            "terms": describe_terms(invoice.terms, lang),
+            "instructions": payment_instructions(invoice, entity, lang),
             "reference": format_creditor_reference(reference) if reference else None,
             "qr": payment_qr(invoice, entity, lang),
         },
