@@ -18,16 +18,12 @@ Target (issue 5): at least 200 messages/s with two workers.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench_db import fresh_url
-from monthly_run import _seed, _sink
+from bench_db import fresh_url, start_delivery
+from monthly_run import _seed
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -75,29 +71,7 @@ def run(kind: str, n: int, workers: int, stored: bool) -> dict[str, float]:
     report = fire_due_schedules(uow=app.uow(), clock=app.clock, limit=1000)
     assert len(report.issued) == n, report.held[:3]
     render_seconds = _prerender(app, n) if stored else 0.0
-    ctx = mp.get_context("spawn")
-    port_q, count = ctx.Queue(), ctx.Value("i", 0)
-    sink = ctx.Process(target=_sink, args=(port_q, count), daemon=True)
-    sink.start()
-    port = port_q.get(timeout=30)
-    env = {
-        **os.environ,
-        "AUTOINVOICE_DATABASE_URL": url,
-        "AUTOINVOICE_DATA_DIR": str(tmp),
-        "AUTOINVOICE_SMTP_HOST": "127.0.0.1",
-        "AUTOINVOICE_SMTP_PORT": str(port),
-        "AUTOINVOICE_WORKER_BATCH": "20",
-        "AUTOINVOICE_WORKER_POLL_SECONDS": "0.05",
-    }
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "autoinvoice", "worker", "--name", f"bench-{i}"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for i in range(workers)
-    ]
+    sink, count, procs = start_delivery(url, tmp, workers)
     first = last = 0.0
     with Progress(
         TextColumn("{task.description}"),

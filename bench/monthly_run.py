@@ -15,11 +15,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import multiprocessing as mp
-import os
 import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -27,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import psutil
-from bench_db import fresh_url
+from bench_db import fresh_url, start_delivery
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -147,29 +144,7 @@ def run(kind: str, n: int, workers: int) -> dict[str, object]:
     console.print(f"[bold]{kind}[/bold]: seeding {n:,} retainer contracts…")
     _seed(url, n, tmp)
 
-    ctx = mp.get_context("spawn")
-    port_q, count = ctx.Queue(), ctx.Value("i", 0)
-    sink = ctx.Process(target=_sink, args=(port_q, count), daemon=True)
-    sink.start()
-    port = port_q.get(timeout=30)
-    env = {
-        **os.environ,
-        "AUTOINVOICE_DATABASE_URL": url,
-        "AUTOINVOICE_DATA_DIR": str(tmp),
-        "AUTOINVOICE_SMTP_HOST": "127.0.0.1",
-        "AUTOINVOICE_SMTP_PORT": str(port),
-        "AUTOINVOICE_WORKER_BATCH": "20",
-        "AUTOINVOICE_WORKER_POLL_SECONDS": "0.05",
-    }
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "autoinvoice", "worker", "--name", f"bench-{i}"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for i in range(workers)
-    ]
+    sink, count, procs = start_delivery(url, tmp, workers)
     peak = dict.fromkeys(range(workers), 0)
     app = build(Settings(data_dir=tmp, database_url=url), clock=SystemClock())
     t0 = time.monotonic()

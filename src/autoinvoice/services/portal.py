@@ -51,19 +51,11 @@ def view_invoice_page(
     transaction (which on SQLite takes the database's write lock) is opened only for a
     person's first view, or the first time the client's page token is needed."""
     with read:
-        inv = read.invoices.by_portal_token(token)
-        if inv.status is InvoiceStatus.DRAFT:  # drafts are never shown to clients
-            raise NotFound("no such invoice link", field="token")
+        inv = _shown(read, token)
         entity = read.entities.get(inv.entity_id or 0)
         client = read.clients.get(inv.client_id or 0)
         client_token = read.clients.existing_portal_token(client.id)
-    first_view = (
-        inv.status is not InvoiceStatus.VOID
-        and not staff
-        and not is_automated(user_agent, method)
-        and inv.viewed_at is None
-    )
-    if first_view or client_token is None:
+    if _first_view(inv, staff=staff, user_agent=user_agent, method=method) or not client_token:
         with write:
             inv = _view(
                 token, user_agent=user_agent, method=method, staff=staff, uow=write, clock=clock
@@ -83,21 +75,32 @@ def view_invoice(
     return inv
 
 
+def _shown(uow: UnitOfWork, token: str) -> Invoice:
+    """The invoice behind ``token``; drafts are never shown to clients."""
+    inv = uow.invoices.by_portal_token(token)
+    if inv.status is InvoiceStatus.DRAFT:
+        raise NotFound("no such invoice link", field="token")
+    return inv
+
+
+def _first_view(inv: Invoice, *, staff: bool, user_agent: str | None, method: str) -> bool:
+    """Would this request be the client's first view (a person, not staff, not a bot)?"""
+    return (
+        inv.status is not InvoiceStatus.VOID
+        and not staff
+        and not is_automated(user_agent, method)
+        and inv.viewed_at is None
+    )
+
+
 def _view(
     token: str, *, user_agent: str | None, method: str, staff: bool, uow: UnitOfWork, clock: Clock
 ) -> Invoice:
     """In the caller's transaction: the invoice behind ``token``; the first view of a
     person (not staff, not a bot, not HEAD) marks it viewed."""
     now = clock.now()
-    inv = uow.invoices.by_portal_token(token)
-    if inv.status is InvoiceStatus.DRAFT:  # drafts are never shown to clients
-        raise NotFound("no such invoice link", field="token")
-    if (
-        inv.status is not InvoiceStatus.VOID
-        and not staff
-        and not is_automated(user_agent, method)
-        and inv.viewed_at is None
-    ):
+    inv = _shown(uow, token)
+    if _first_view(inv, staff=staff, user_agent=user_agent, method=method):
         inv = uow.invoices.get(inv.id or 0, for_update=True)
         if inv.mark_viewed(now):
             uow.invoices.save(inv)

@@ -141,3 +141,27 @@ def test_the_organisations_own_email_templates_are_used(tmp_path, database_url) 
     assert rendered.subject == "Rechnung INV-1 — €10.00"  # the override
     assert "RF47 INV1" in rendered.text  # the package's body, with the payment reference
     app.engine.dispose()
+
+
+def test_bad_recipient_or_sandbox_addresses_are_refused_and_change_nothing(world: World) -> None:
+    import pytest
+
+    from autoinvoice.domain.errors import InvalidValue
+
+    with pytest.raises(InvalidValue, match="'not an address' is not an email address") as err:
+        setup.set_client_recipients(
+            world.client_id,
+            cc=["controller@hanseatic.example", "not an address"],
+            bcc=[],
+            uow=world.app.uow(),
+            clock=world.app.clock,
+            actor="test",
+        )
+    assert err.value.field == "cc[1]"
+    with pytest.raises(InvalidValue, match="is not an email address"):
+        setup.set_sandbox(
+            world.entity_id, "qa-inbox", uow=world.app.uow(), clock=world.app.clock, actor="test"
+        )
+    with world.app.uow(read_only=True) as uow:
+        assert uow.clients.get(world.client_id).cc == ()
+        assert uow.entities.get(world.entity_id).sandbox_to is None

@@ -101,6 +101,8 @@ def test_a_draft_that_fails_its_checks_is_held_and_the_owner_told(world: World) 
     assert inv.hold_reason.startswith("line_description: line 1 says only 'Services'")
     checks = world.web.get(f"/api/v1/invoices/{inv_id}/checks").json()
     assert checks["ready"] is False
+    # trying again for the same reason tells the owner nothing new: one alert, not two
+    assert world.web.post(f"/api/v1/invoices/{inv_id}/issue").status_code == 422
     world.work()
     [alert] = [m.message for m in world.smtp.messages]
     assert "needs attention" in alert["Subject"]
