@@ -570,3 +570,15 @@ csv_mappings = Table(
     Column("mapping", JSON, nullable=False),
     Column("created_at", AwareDateTime(), nullable=False),
 )
+
+# -- payments: allocations, refunds, credit notes (issue 6, migration 0005) ------------------
+# (payments section end)
+
+# -- bank statements and matching (issue 6, migration 0006) -----------------------------------
+# (bank section end)
+
+# -- reminders / dunning (issue 6, migration 0007) --------------------------------------------
+# (reminders section end)
+
+# -- reports and the weekly audit (issue 6, migration 0008) -----------------------------------
+# (reports section end)
