@@ -112,9 +112,11 @@ def deliver_invoices(
         uow.commit()
     sent: list[_Delivery] = []
     unmarked: tuple[str, str] | None = None  # (Message-ID, server reply) sent, not yet marked
-    for d in deliveries:
+    lease = _Lease(config.lease_seconds)
+    for n, d in enumerate(deliveries):
         if statuses[d.job.id] != "sent":  # "sent": it went out before a crash; not again
-            ours = _before_send(d.job, unmarked, uow=uow, clock=clock, worker=worker, config=config)
+            unsent = [x.job.id for x in deliveries[n:]]
+            ours = _before_send(d.job, unmarked, unsent, lease, uow=uow, clock=clock, worker=worker)
             unmarked = None
             if not ours:
                 continue  # the lease ran out and another worker took the job: it sends
@@ -195,24 +197,12 @@ def _prepare(
     return out
 
 
-def _compose(
-    inv: Invoice,
-    entity: EntityRecord,
-    client: ClientRecord,
-    token: str,
-    documents: list[tuple[str, bytes]],
-    *,
-    templates: EmailTemplates,
-    config: DeliveryConfig,
-    now: datetime,
-) -> OutgoingEmail:
-    # the client's accounts-payable addresses as they are now (fixed after issue, too)
-    recipients = list(client.party.emails) or list(inv.buyer.emails)
-    if not recipients:
-        recipients = [inv.buyer.require_email()]
-    sandbox = entity.sandbox_to or config.sandbox_to
+def invoice_context(
+    inv: Invoice, entity: EntityRecord, client: ClientRecord, token: str, config: DeliveryConfig
+) -> dict[str, Any]:
+    """What an email about ``inv`` may print (the templates' context, without ``t``)."""
     lang = client.language
-    context: dict[str, Any] = {
+    return {
         "invoice": {
             "number": inv.number,
             "total": inv.gross.format(lang),
@@ -226,10 +216,38 @@ def _compose(
         "client": {"name": inv.buyer.name, "contact_name": None},
         "seller": {"name": entity.party.name, "email": entity.email},
         "portal_url": portal_url(config, token),
-        "t": email_labels_for(lang),
         "lang": lang.split("_")[0],
     }
-    subject, text, html = templates.render_email("invoice_email", context)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """Who an email about an invoice goes to, from whom, and the bodies as sent (sandbox
+    mode: everything to the test inbox, with the intended recipients said in headers and
+    at the top of the body)."""
+
+    sender: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    bcc: tuple[str, ...]
+    text: str
+    html: str
+    headers: tuple[tuple[str, str], ...]
+
+
+def envelope(
+    inv: Invoice,
+    entity: EntityRecord,
+    client: ClientRecord,
+    config: DeliveryConfig,
+    text: str,
+    html: str,
+) -> Envelope:
+    # the client's accounts-payable addresses as they are now (fixed after issue, too)
+    recipients = list(client.party.emails) or list(inv.buyer.emails)
+    if not recipients:
+        recipients = [inv.buyer.require_email()]
+    sandbox = entity.sandbox_to or config.sandbox_to
     sandboxed = tuple(
         (f"X-Autoinvoice-Intended-{kind}", ", ".join(addresses))
         for kind, addresses in (("To", recipients), ("Cc", client.cc), ("Bcc", client.bcc))
@@ -240,49 +258,91 @@ def _compose(
         note = "[Sandbox: this email was not sent to the client. Intended " + "; ".join(intended)
         text = f"{note}]\n\n{text}"
         html = f"<p><em>{escape(note)}]</em></p>{html}" if html else html
-    return OutgoingEmail(
-        message_id=f"<invoice-{inv.id}.{entity.id}@{config.message_domain}>",
+    return Envelope(
+        sender=str(Address(display_name=entity.party.name, addr_spec=entity.email)),
         to=(sandbox,) if sandbox else tuple(recipients),
         cc=() if sandbox else client.cc,
         bcc=() if sandbox else client.bcc,
-        sender=str(Address(display_name=entity.party.name, addr_spec=entity.email)),
+        text=text,
+        html=html,
+        headers=sandboxed if sandbox else (),
+    )
+
+
+def _compose(
+    inv: Invoice,
+    entity: EntityRecord,
+    client: ClientRecord,
+    token: str,
+    documents: list[tuple[str, bytes]],
+    *,
+    templates: EmailTemplates,
+    config: DeliveryConfig,
+    now: datetime,
+) -> OutgoingEmail:
+    context = invoice_context(inv, entity, client, token, config)
+    context["t"] = email_labels_for(client.language)
+    subject, text, html = templates.render_email("invoice_email", context)
+    env = envelope(inv, entity, client, config, text, html)
+    return OutgoingEmail(
+        message_id=f"<invoice-{inv.id}.{entity.id}@{config.message_domain}>",
+        to=env.to,
+        cc=env.cc,
+        bcc=env.bcc,
+        sender=env.sender,
         subject=subject,
-        text_body=text,
-        html_body=html,
+        text_body=env.text,
+        html_body=env.html,
         reply_to=entity.email,
         attachments=tuple(
             Attachment(filename(inv, kind), content, FORMATS[kind].media_type)
             for kind, content in documents
         ),
-        headers=(
-            ("X-Autoinvoice-Invoice", inv.number or ""),
-            *(sandboxed if sandbox else ()),
-        ),
+        headers=(("X-Autoinvoice-Invoice", inv.number or ""), *env.headers),
         date=now,
     )
+
+
+@dataclass
+class _Lease:
+    """The leases this worker holds on a batch's jobs, renewed together."""
+
+    seconds: int
+    until: datetime | None = None  # as renewed last, by this worker's clock
+    ours: frozenset[int] = frozenset()
+
+    def due(self, now: datetime) -> bool:
+        """Renew when half the lease has gone (or it was never renewed): until then no
+        other worker can take these jobs over, even with its clock some seconds ahead."""
+        return self.until is None or now >= self.until - timedelta(seconds=self.seconds / 2)
 
 
 def _before_send(
     job: Job,
     unmarked: tuple[str, str] | None,
+    unsent: list[int],
+    lease: _Lease,
     *,
     uow: UnitOfWork,
     clock: Clock,
     worker: str,
-    config: DeliveryConfig,
 ) -> bool:
     """One short transaction between two sends: mark the message just sent as sent (a worker
-    that takes its job over must see that it went out) and renew the lease of the job about
-    to be sent (a batch may outlive the lease it was claimed with). False when that lease
-    was lost: another worker owns the job now, and only it sends."""
-    with uow:
-        if unmarked is not None:
-            uow.messages.mark(unmarked[0], "sent", unmarked[1], clock.now())
-        ours = uow.outbox.extend(
-            job.id, worker, clock.now() + timedelta(seconds=config.lease_seconds)
-        )
-        uow.commit()
-    return ours
+    that takes its job over must see that it went out) and, when due, renew the leases of
+    the batch's unsent jobs (a batch may outlive the lease it was claimed with). False when
+    the lease of ``job`` was lost: another worker owns it now, and only it sends."""
+    now = clock.now()
+    renew = lease.due(now)
+    if unmarked is not None or renew:
+        with uow:
+            if unmarked is not None:
+                uow.messages.mark(unmarked[0], "sent", unmarked[1], now)
+            if renew:
+                until = now + timedelta(seconds=lease.seconds)
+                lease.ours = frozenset(uow.outbox.extend_many(unsent, worker, until))
+                lease.until = until
+            uow.commit()
+    return job.id in lease.ours
 
 
 def _send(d: _Delivery, *, uow: UnitOfWork, clock: Clock, worker: str, mailer: Mailer) -> str:
@@ -319,9 +379,11 @@ def _finish(
             if unmarked is not None:
                 uow.messages.mark(unmarked[0], "sent", unmarked[1], now)
             current = uow.invoices.get_many([d.invoice.id or 0 for d in done], for_update=True)
+            # the jobs another worker took over are left to it: it finishes them
+            completed = uow.outbox.complete_many([d.job.id for d in done], worker, now)
             for d in done:
-                if not uow.outbox.complete(d.job.id, worker, now):
-                    continue  # another worker took the job over and finishes it
+                if d.job.id not in completed:
+                    continue
                 inv = current[d.invoice.id or 0]
                 if inv.status is not InvoiceStatus.VOID:
                     inv.mark_sent(now)

@@ -323,11 +323,23 @@ class Outbox(Protocol):
         ...
 
     def complete(self, job_id: int, worker: str, now: datetime) -> bool: ...
+    def complete_many(
+        self, job_ids: Sequence[int], worker: str, now: datetime
+    ) -> builtins.set[int]:
+        """Mark done those of ``job_ids`` still this worker's; returns them."""
+        ...
+
     def fail(
         self, job_id: int, worker: str, error: str, now: datetime, retry_at: datetime | None
     ) -> None: ...
     def extend(self, job_id: int, worker: str, until: datetime) -> bool:
         """Renew the lease; False when the job is no longer this worker's (it must stop)."""
+        ...
+
+    def extend_many(
+        self, job_ids: Sequence[int], worker: str, until: datetime
+    ) -> builtins.set[int]:
+        """Renew the leases of ``job_ids``; returns those still this worker's."""
         ...
 
     def requeue_dead(self, now: datetime, kind: str | None = None) -> builtins.list[int]:

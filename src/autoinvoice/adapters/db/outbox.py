@@ -135,6 +135,18 @@ class SqlOutbox:
         )
         return res.rowcount == 1
 
+    def complete_many(self, job_ids: Sequence[int], worker: str, now: datetime) -> set[int]:
+        if not job_ids:
+            return set()
+        j = t.jobs
+        rows = self.conn.execute(
+            update(j)
+            .where(j.c.id.in_(list(job_ids)), j.c.locked_by == worker, j.c.status == "running")
+            .values(status="done", finished_at=now, locked_until=None)
+            .returning(j.c.id)
+        )
+        return {r.id for r in rows}
+
     def fail(
         self, job_id: int, worker: str, error: str, now: datetime, retry_at: datetime | None
     ) -> None:
@@ -160,6 +172,18 @@ class SqlOutbox:
             .values(locked_until=until)
         )
         return res.rowcount == 1
+
+    def extend_many(self, job_ids: Sequence[int], worker: str, until: datetime) -> set[int]:
+        if not job_ids:
+            return set()
+        j = t.jobs
+        rows = self.conn.execute(
+            update(j)
+            .where(j.c.id.in_(list(job_ids)), j.c.locked_by == worker, j.c.status == "running")
+            .values(locked_until=until)
+            .returning(j.c.id)
+        )
+        return {r.id for r in rows}
 
     def requeue_dead(self, now: datetime, kind: str | None = None) -> list[int]:
         j = t.jobs

@@ -61,6 +61,7 @@ class SqlOutgoingWebhooks(_Repo):
         description: str,
         at: datetime,
     ) -> int:
+        self._enabled = None
         return int(
             self.conn.execute(
                 insert(_S).returning(_S.c.id),
@@ -84,15 +85,22 @@ class SqlOutgoingWebhooks(_Repo):
     def subscriptions(self) -> builtins.list[SubscriptionRecord]:
         return [_subscription(r) for r in self.conn.execute(select(_S).order_by(_S.c.id))]
 
+    _enabled: builtins.list[SubscriptionRecord] | None = None  # read once a transaction
+
     def subscribers(self, event_type: str) -> builtins.list[SubscriptionRecord]:
-        # a handful of rows: the JSON list is filtered here, the same on both databases
-        rows = self.conn.execute(select(_S).where(_S.c.enabled.is_(True)).order_by(_S.c.id))
-        return [s for s in map(_subscription, rows) if event_type in s.event_types]
+        # a handful of rows, read once per transaction (a batch of deliveries asks for each
+        # invoice); the JSON list is filtered here, the same on both databases
+        if self._enabled is None:
+            rows = self.conn.execute(select(_S).where(_S.c.enabled.is_(True)).order_by(_S.c.id))
+            self._enabled = list(map(_subscription, rows))
+        return [s for s in self._enabled if event_type in s.event_types]
 
     def set_enabled(self, subscription_id: int, enabled: bool) -> None:
+        self._enabled = None
         self.conn.execute(update(_S).where(_S.c.id == subscription_id).values(enabled=enabled))
 
     def remove_subscription(self, subscription_id: int) -> None:
+        self._enabled = None
         self.conn.execute(delete(_D).where(_D.c.subscription_id == subscription_id))
         if self.conn.execute(delete(_S).where(_S.c.id == subscription_id)).rowcount != 1:
             raise NotFound(f"no webhook subscription {subscription_id}", field="id")

@@ -31,16 +31,19 @@ import contextlib
 import email.errors
 import email.policy
 import hashlib
+import io
 import logging
 import os
 import re
+import secrets
 import smtplib
 import ssl
 import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.headerregistry import Address
+from email.generator import BytesGenerator
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
@@ -71,8 +74,28 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+
+class _HeaderClasses(HeaderRegistry):
+    """The standard header registry, building each header's class once.
+
+    ``HeaderRegistry.__getitem__`` makes a new class with ``type()`` for every header it
+    parses (~10 µs each, ~27 headers a message with its parts); the class depends only on the
+    header's name, so it is made once per name here. Same classes, same parsing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
 # 7bit: encode bodies as quoted-printable/base64, since sending 8-bit data needs 8BITMIME.
-_POLICY = email.policy.SMTP.clone(cte_type="7bit")
+_POLICY = email.policy.SMTP.clone(cte_type="7bit", header_factory=_HeaderClasses())
 _MESSAGE_ID = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
 _MANAGED_HEADERS = frozenset(
     {"from", "sender", "to", "cc", "bcc", "reply-to", "subject", "date", "message-id"}
@@ -147,6 +170,11 @@ def _build(mail: OutgoingEmail) -> tuple[EmailMessage, str, tuple[str, ...]]:
         message.add_attachment(
             attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
         )
+    for part in message.walk():
+        if part.is_multipart():
+            # "=_" never occurs in base64 or quoted-printable text, so the generator need not
+            # search every part for a clash (it would compile a regex per boundary to do so)
+            part.set_boundary(f"=_{secrets.token_hex(16)}")
     recipients = tuple(dict.fromkeys(a.addr_spec for a in (*to, *cc, *bcc)))
     return message, sender[0].addr_spec, recipients
 
@@ -168,6 +196,22 @@ def _addresses(values: tuple[str, ...], field: str) -> tuple[Address, ...]:
     return tuple(found)
 
 
+_NEWLINES = re.compile(r"\r\n|\r|\n")  # email.generator.NLCRE
+
+
+class _Generator(BytesGenerator):
+    """``BytesGenerator`` writing a part's body in one piece.
+
+    The standard generator writes a body line by line (~1,800 writes for an invoice email
+    with a 45 KB PDF, a fifth of the time it takes to build one); this writes the same bytes,
+    its line endings replaced in one pass. ``test_smtp_mime`` checks the output is byte for
+    byte what ``BytesGenerator`` writes."""
+
+    def _write_lines(self, lines: str) -> None:
+        if lines:
+            self.write(_NEWLINES.sub(self._NL, lines))  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
 class _Envelope:
     sender: str
@@ -179,8 +223,9 @@ class _Envelope:
     def of(cls, mail: OutgoingEmail) -> _Envelope:
         message, sender, recipients = _build(mail)
         international = not all(a.isascii() for a in (sender, *recipients))
-        data = message.as_bytes(policy=_POLICY.clone(utf8=international))
-        return cls(sender, recipients, data, international)
+        out = io.BytesIO()
+        _Generator(out, policy=_POLICY.clone(utf8=international)).flatten(message)
+        return cls(sender, recipients, out.getvalue(), international)
 
 
 class _StaleConnection(Exception):
