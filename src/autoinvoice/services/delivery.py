@@ -43,6 +43,7 @@ from .ports import (
     EntityRecord,
     Job,
     Mailer,
+    MessageStart,
     OutgoingEmail,
     PermanentMailError,
     UnitOfWork,
@@ -97,18 +98,19 @@ def deliver_invoices(
     if not deliveries:
         return failures
     with uow:
-        statuses = {}
         for d in deliveries:
             for kind, content in d.fresh.items():
                 uow.documents.put(d.invoice.id or 0, kind, content, clock.now())
-            statuses[d.job.id] = uow.messages.start(
-                message_id=d.email.message_id,
-                invoice_id=d.invoice.id,
-                job_id=d.job.id,
-                recipients=list(d.email.to),
-                subject=d.email.subject,
-                at=clock.now(),
-            ).status
+        started = uow.messages.start_many(
+            [
+                MessageStart(
+                    d.email.message_id, d.invoice.id, d.job.id, list(d.email.to), d.email.subject
+                )
+                for d in deliveries
+            ],
+            clock.now(),
+        )
+        statuses = {d.job.id: started[d.email.message_id].status for d in deliveries}
         uow.commit()
     sent: list[_Delivery] = []
     unmarked: tuple[str, str] | None = None  # (Message-ID, server reply) sent, not yet marked
@@ -381,6 +383,7 @@ def _finish(
             current = uow.invoices.get_many([d.invoice.id or 0 for d in done], for_update=True)
             # the jobs another worker took over are left to it: it finishes them
             completed = uow.outbox.complete_many([d.job.id for d in done], worker, now)
+            audit = []
             for d in done:
                 if d.job.id not in completed:
                     continue
@@ -389,14 +392,17 @@ def _finish(
                     inv.mark_sent(now)
                     uow.invoices.save(inv)
                     emit(uow, now, EventType.SENT, inv)
-                uow.audit.record(
-                    at=now,
-                    actor=worker,
-                    action="invoice.sent",
-                    subject_type="invoice",
-                    subject_id=inv.id,
-                    detail={"message_id": d.email.message_id, "to": list(d.email.to)},
+                audit.append(
+                    dict(
+                        at=now,
+                        actor=worker,
+                        action="invoice.sent",
+                        subject_type="invoice",
+                        subject_id=inv.id,
+                        detail={"message_id": d.email.message_id, "to": list(d.email.to)},
+                    )
                 )
+            uow.audit.record_many(audit)
             uow.commit()
     except Exception:
         if unmarked is not None:  # keep the "sent" mark, so the retry does not send again

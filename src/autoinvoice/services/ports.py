@@ -108,6 +108,17 @@ class Job:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageStart:
+    """An email about to go out, as logged under its Message-ID before it is sent."""
+
+    message_id: str
+    invoice_id: int | None
+    job_id: int | None
+    recipients: list[str]
+    subject: str
+
+
+@dataclass(frozen=True, slots=True)
 class MessageRecord:
     message_id: str
     status: str  # sending | sent | failed
@@ -362,6 +373,12 @@ class Messages(Protocol):
         subject: str,
         at: datetime,
     ) -> MessageRecord: ...
+    def start_many(
+        self, starts: Sequence[MessageStart], at: datetime
+    ) -> dict[str, MessageRecord]:
+        """``start`` for each, in one round trip for the new ones; keyed by Message-ID."""
+        ...
+
     def mark(self, message_id: str, status: str, detail: str | None, at: datetime) -> None: ...
     def for_invoice(self, invoice_id: int) -> list[dict[str, Any]]: ...
 
@@ -377,6 +394,10 @@ class Audit(Protocol):
         subject_id: str | int | None,
         detail: dict[str, Any] | None = None,
     ) -> None: ...
+    def record_many(self, entries: Sequence[dict[str, Any]]) -> None:
+        """``record`` for each (the same keys), in one round trip."""
+        ...
+
     def recent(
         self, limit: int = 100, subject_type: str | None = None, subject_id: str | None = None
     ) -> list[dict[str, Any]]: ...

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, s
 
 from ...domain.numbering import NumberSeries
 from ...services.errors import NotFound
-from ...services.ports import Job, MessageRecord, SeriesRecord
+from ...services.ports import Job, MessageRecord, MessageStart, SeriesRecord
 from . import tables as t
 from .upsert import insert_ignore as _insert_ignore
 from .upsert import insert_ignore_many
@@ -263,6 +263,41 @@ class SqlMessages:
         rec = self.get(message_id)
         assert rec is not None
         return rec
+
+    def start_many(self, starts: Sequence[MessageStart], at: datetime) -> dict[str, MessageRecord]:
+        m = t.outbound_messages
+        rows = [
+            dict(
+                message_id=s.message_id,
+                invoice_id=s.invoice_id,
+                job_id=s.job_id,
+                recipients=s.recipients,
+                subject=s.subject,
+                status="sending",
+                attempts=1,
+                created_at=at,
+                detail=None,
+                sent_at=None,
+            )
+            for s in starts
+        ]
+        new = {
+            r.message_id
+            for r in insert_ignore_many(self.conn, m, ["message_id"], rows, ("message_id",))
+        }
+        out = {
+            s.message_id: MessageRecord(s.message_id, "sending", 1, s.invoice_id)
+            for s in starts
+            if s.message_id in new
+        }
+        again = [s.message_id for s in starts if s.message_id not in new]  # a retry's
+        if again:
+            self.conn.execute(
+                update(m).where(m.c.message_id.in_(again)).values(attempts=m.c.attempts + 1)
+            )
+            for r in self.conn.execute(select(m).where(m.c.message_id.in_(again))):
+                out[r.message_id] = MessageRecord(r.message_id, r.status, r.attempts, r.invoice_id)
+        return out
 
     def mark(self, message_id: str, status: str, detail: str | None, at: datetime) -> None:
         values: dict[str, Any] = {"status": status, "detail": detail}

@@ -784,6 +784,24 @@ class SqlCredits(_Repo):
         return sum((r[0] for r in rows), Decimal(0))
 
 
+def _audit_row(
+    at: datetime,
+    actor: str,
+    action: str,
+    subject_type: str,
+    subject_id: str | int | None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return dict(
+        at=at,
+        actor=actor,
+        action=action,
+        subject_type=subject_type,
+        subject_id=None if subject_id is None else str(subject_id),
+        detail=detail or {},
+    )
+
+
 class SqlAudit(_Repo):
     def record(
         self,
@@ -796,16 +814,12 @@ class SqlAudit(_Repo):
         detail: dict[str, Any] | None = None,
     ) -> None:
         self.conn.execute(
-            _INSERT_AUDIT,
-            dict(
-                at=at,
-                actor=actor,
-                action=action,
-                subject_type=subject_type,
-                subject_id=None if subject_id is None else str(subject_id),
-                detail=detail or {},
-            ),
+            _INSERT_AUDIT, _audit_row(at, actor, action, subject_type, subject_id, detail)
         )
+
+    def record_many(self, entries: Sequence[dict[str, Any]]) -> None:
+        if entries:
+            self.conn.execute(_INSERT_AUDIT, [_audit_row(**e) for e in entries])
 
     def recent(
         self, limit: int = 100, subject_type: str | None = None, subject_id: str | None = None
