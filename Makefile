@@ -31,6 +31,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/documents.py
 	$(BIN)/python bench/email_delivery.py && $(BIN)/python bench/portal_page.py
 	$(BIN)/python bench/webhook_intake.py && $(BIN)/python bench/webhook_latency.py
+	$(BIN)/python bench/bank_import.py
+	$(BIN)/python bench/reminder_scan.py
+	$(BIN)/python bench/aging.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -20,15 +20,17 @@ BENCH_DB = "autoinvoice_bench"
 PG_BENCH = f"postgresql+psycopg://postgres@127.0.0.1:5432/{BENCH_DB}"
 
 
-def fresh_url(kind: str, tmp: Path) -> str:
+def fresh_url(kind: str, tmp: Path, name: str = BENCH_DB) -> str:
+    """A fresh database; ``name`` gives a benchmark a PostgreSQL database of its own, so two
+    benchmarks run at once do not drop each other's."""
     if kind == "sqlite":
         return f"sqlite:///{tmp / 'bench.db'}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
-        c.execute(text(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"))
-        c.execute(text(f"CREATE DATABASE {BENCH_DB}"))
+        c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        c.execute(text(f"CREATE DATABASE {name}"))
     admin.dispose()
-    return PG_BENCH
+    return PG_BENCH.replace(BENCH_DB, name)
 
 
 def free_port() -> int:

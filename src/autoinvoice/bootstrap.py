@@ -34,6 +34,7 @@ from .services.ports import (
     Mailer,
     SecretBox,
 )
+from .services.reminders import REMIND, send_reminders
 from .services.webhook_delivery import WebhookConfig, deliver_webhooks
 from .services.webhook_targets import TargetPolicy
 
@@ -164,6 +165,15 @@ class App:
                 worker=worker,
                 renderer=self.renderer,
                 writer=self.einvoices,
+                mailer=self.mailer,
+                templates=self.templates,
+                config=self.delivery_config,
+            ),
+            REMIND: partial(
+                send_reminders,
+                uow=self.uow(),
+                clock=self.clock,
+                worker=worker,
                 mailer=self.mailer,
                 templates=self.templates,
                 config=self.delivery_config,

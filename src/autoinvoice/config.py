@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = None  # whsec_…, for POST /webhooks/stripe
     stripe_api_base: str = "https://api.stripe.com"
 
+    # GET /metrics asks for "Authorization: Bearer <this>" when set; open when not (bind it
+    # to a private network, as Prometheus scrapes usually are)
+    metrics_token: SecretStr | None = None
+
     # outgoing webhooks may call these non-public hosts or CIDRs (comma-separated)
     webhook_allow: str = ""
 

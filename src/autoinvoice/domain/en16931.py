@@ -299,7 +299,9 @@ def from_invoice(
     starts = [ln.period_start for ln in invoice.lines if ln.period_start]
     ends = [ln.period_end for ln in invoice.lines if ln.period_end]
     credit = invoice.kind is InvoiceKind.CREDIT_NOTE
-    prepaid = invoice.amount_paid
+    # a credit note's amount is credited in full (BT-115); what it settled is not prepaid
+    prepaid = Decimal(0) if credit else invoice.amount_paid
+    preceding = preceding or invoice.corrects
     # not subject to VAT: no VAT identifiers at all (BR-O-02); a seller's goes to BT-32
     outside_vat = all(ln.tax.category is TaxCategory.OUTSIDE_SCOPE for ln in invoice.lines)
     return EInvoice(

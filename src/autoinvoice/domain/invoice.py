@@ -6,12 +6,17 @@ State machine (the only moves there are; anything else raises ``InvalidTransitio
                        │                │               │
                        └──── pay ───────┴──── pay ──────┴──► partially_paid ──pay──► paid
     issued/sent/viewed ──void──► void         (a partly paid invoice is not voided; credit it)
+    paid ──unapply──► partially_paid ──unapply──► issued/sent/viewed  (a reversed payment)
 
 * ``overdue`` is derived from the due date and ``today``, never stored.
 * A draft is the only editable state; after ``issue`` lines, parties, dates and currency are
   frozen (``InvoiceImmutable``). Corrections are credit notes.
 * A payment reduces the balance; anything above the open balance is returned as an
   overpayment for the caller to keep as client credit — it is never dropped.
+* ``amount_paid`` is the sum of the invoice's live allocations (payments, client credit,
+  credit notes). Undoing one (a bank return, a chargeback) moves only the payment status
+  back — to partially paid, or to the open status the invoice had before it was paid
+  (viewed, sent or issued, from its timestamps); the document itself never changes.
 """
 
 from __future__ import annotations
@@ -45,8 +50,8 @@ TRANSITIONS: dict[InvoiceStatus, frozenset[InvoiceStatus]] = {
     S.ISSUED: frozenset({S.SENT, S.VIEWED, S.PARTIALLY_PAID, S.PAID, S.VOID}),
     S.SENT: frozenset({S.VIEWED, S.PARTIALLY_PAID, S.PAID, S.VOID}),
     S.VIEWED: frozenset({S.PARTIALLY_PAID, S.PAID, S.VOID}),
-    S.PARTIALLY_PAID: frozenset({S.PARTIALLY_PAID, S.PAID}),
-    S.PAID: frozenset(),
+    S.PARTIALLY_PAID: frozenset({S.PARTIALLY_PAID, S.PAID, S.ISSUED, S.SENT, S.VIEWED}),
+    S.PAID: frozenset({S.PARTIALLY_PAID, S.ISSUED, S.SENT, S.VIEWED}),
     S.VOID: frozenset(),
 }
 OPEN_STATUSES = frozenset({S.ISSUED, S.SENT, S.VIEWED, S.PARTIALLY_PAID})
@@ -55,6 +60,19 @@ OPEN_STATUSES = frozenset({S.ISSUED, S.SENT, S.VIEWED, S.PARTIALLY_PAID})
 class InvoiceKind(StrEnum):
     INVOICE = "invoice"
     CREDIT_NOTE = "credit_note"
+
+
+def check_payment_amount(amount: Money) -> None:
+    """Raise unless ``amount`` is above zero and has no more decimals than its currency's
+    minor units (a payment, a refund, a credit)."""
+    if not amount.is_positive():
+        raise InvalidValue("a payment must be greater than zero", field="amount")
+    if amount.rounded().amount != amount.amount:
+        raise InvalidValue(
+            f"{amount.amount} has more decimals than {amount.currency} has "
+            f"minor units ({amount.minor_units})",
+            field="amount",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +151,8 @@ class Invoice:
     source_key: str | None = None  # what caused it ("contract:7:2026-12-01"), unique
     hold_reason: str | None = None  # a draft that needs attention before it can issue
     created_at: datetime | None = None
+    # a credit note: the number and issue date of the invoice it corrects (BT-25, BT-26)
+    corrects: tuple[str, date | None] | None = None
 
     def __post_init__(self) -> None:
         self.currency = check_currency(self.currency)
@@ -206,6 +226,8 @@ class Invoice:
 
     def issue(self, number: str, issue_date: date, at: datetime) -> None:
         require_aware(at, "issued_at")
+        if self.status is not S.DRAFT:  # the table also lets an undone payment reopen
+            raise InvalidTransition(self.status.value, S.ISSUED.value, "it is already issued")
         self.check_issuable()
         self._move(S.ISSUED)
         self.number = number
@@ -244,14 +266,7 @@ class Invoice:
                 f"payment is in {amount.currency}, the invoice in {self.currency}",
                 field="currency",
             )
-        if not amount.is_positive():
-            raise InvalidValue("a payment must be greater than zero", field="amount")
-        if amount.rounded().amount != amount.amount:
-            raise InvalidValue(
-                f"{amount.amount} has more decimals than {self.currency} has "
-                f"minor units ({amount.minor_units})",
-                field="amount",
-            )
+        check_payment_amount(amount)
 
     def apply_payment(self, amount: Money, at: datetime) -> Money:
         """Apply ``amount``; return the part above the open balance (zero if none)."""
@@ -270,6 +285,32 @@ class Invoice:
         else:
             self._move(S.PARTIALLY_PAID)
         return amount - applied
+
+    def unapply(self, amount: Money) -> None:
+        """Take back ``amount`` of what was applied (a reversed allocation): the balance grows
+        and the status goes back to partially paid or to the open status it had before."""
+        self.check_payment(amount)
+        if amount.amount > self.amount_paid:
+            raise InvalidValue(
+                f"only {self.amount_paid} is applied to invoice {self.number or self.id}; "
+                f"{amount.amount} cannot be taken back",
+                field="amount",
+            )
+        self.amount_paid -= amount.amount
+        self.paid_at = None
+        if self.amount_paid:
+            self._move(S.PARTIALLY_PAID)
+        else:
+            self._move(S.VIEWED if self.viewed_at else S.SENT if self.sent_at else S.ISSUED)
+
+    def settle_credit_note(self, at: datetime) -> None:
+        """A credit note is used up when issued — on the invoice it corrects and, for any rest,
+        as client credit — so it is settled at once: nothing is open or due on it."""
+        require_aware(at, "paid_at")
+        if self.kind is not InvoiceKind.CREDIT_NOTE:
+            raise InvalidValue("only a credit note is settled on issue", field="kind")
+        self._move(S.PAID)
+        self.amount_paid, self.paid_at = self.totals().gross.amount, at
 
     def void(self, at: datetime, reason: str) -> None:
         require_aware(at, "voided_at")
@@ -293,4 +334,5 @@ __all__ = [
     "InvoiceLine",
     "InvoiceStatus",
     "Totals",
+    "check_payment_amount",
 ]

@@ -33,7 +33,9 @@ cli = typer.Typer(
     add_completion=False,
 )
 invoices_cli = typer.Typer(help="List, show, issue and void invoices.", no_args_is_help=True)
-payments_cli = typer.Typer(help="Record payments.", no_args_is_help=True)
+payments_cli = typer.Typer(
+    help="Record, list, reverse and refund payments; apply client credit.", no_args_is_help=True
+)
 jobs_cli = typer.Typer(help="See and retry outbox jobs (deliveries).", no_args_is_help=True)
 users_cli = typer.Typer(help="Manage users and API keys.", no_args_is_help=True)
 clients_cli = typer.Typer(help="Client settings and links.", no_args_is_help=True)
@@ -500,9 +502,13 @@ def users_api_key(
 
 
 from . import (  # noqa: E402, F401  (register their commands)
+    cli_bank,
     cli_delivery,
     cli_documents,
     cli_intake,
+    cli_payments,
+    cli_reminders,
+    cli_reports,
     cli_rules,
     cli_sources,
     cli_webhooks,

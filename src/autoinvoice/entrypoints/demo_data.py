@@ -1,5 +1,5 @@
-"""Demo data: a German GmbH with clients in Germany, France, the USA and India, and one
-contract of each billing model. Loaded by ``serve --demo-data`` on first start and by
+"""Demo data: a German GmbH with clients in Germany, France, the USA, India and Norway, and
+one contract of each billing model. Loaded by ``serve --demo-data`` on first start and by
 ``autoinvoice demo``. The tax ids carry valid check digits but belong to no one."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from ..domain.parties import Address, Party
 from ..domain.recurrence import Recurrence
 from ..domain.terms import PaymentTerms
 from ..services.ports import ClientRecord, EntityRecord
+from ..services.reminders import set_policy
 from ..services.setup import add_client, add_contract, create_entity
 
 
@@ -117,7 +118,32 @@ def clients(entity_id: int) -> list[ClientRecord]:
             "en",
             "Asia/Kolkata",
         ),
+        # Norway: reminders follow the inkassoloven (a 14-day deadline with each, purregebyr)
+        ClientRecord(
+            0,
+            entity_id,
+            Party(
+                name="Fjordlys Digital AS",
+                country="NO",
+                tax_id="NO921843658MVA",
+                address=Address(("Karl Johans gate 22",), "Oslo", "0159", "NO"),
+                emails=("faktura@fjordlys.example",),
+            ),
+            "NOK",
+            PaymentTerms.parse("net:14"),
+            "en",
+            "Europe/Oslo",
+        ),
     ]
+
+
+NORWEGIAN_LADDER = {
+    "steps": [
+        {"offset_days": 0, "tone": "due"},
+        {"offset_days": 14, "tone": "firm", "fee": {"kind": "statutory"}},
+        {"offset_days": 28, "tone": "final", "fee": {"kind": "statutory"}},
+    ]
+}
 
 
 def contracts(client_ids: list[int], start: datetime) -> list[Contract]:
@@ -126,7 +152,7 @@ def contracts(client_ids: list[int], start: datetime) -> list[Contract]:
         "Europe/Berlin",
         start.replace(hour=6, minute=0, second=0, microsecond=0, tzinfo=None),
     )
-    hanseatic, lumiere, brightwave, kaveri = client_ids
+    hanseatic, lumiere, brightwave, kaveri = client_ids[:4]
     return [
         Contract(
             name="Managed IT retainer",
@@ -187,6 +213,8 @@ def load_demo_data(app: App, *, bill_from: datetime | None = None) -> dict[str, 
         actor=actor,
     )
     cids = [add_client(c, uow=app.uow(), clock=clock, actor=actor) for c in clients(eid)]
+    # the Norwegian client's ladder: purregebyr on the reminder and on the inkassovarsel
+    set_policy(NORWEGIAN_LADDER, client_id=cids[4], uow=app.uow(), clock=clock, actor=actor)
     now = clock.now()
     kids = [
         add_contract(k, uow=app.uow(), clock=clock, actor=actor, bill_from=bill_from)

@@ -1,6 +1,6 @@
 """The scheduler loop: every ``scheduler_interval_seconds``, fire due retainer schedules
-and schedule rules, poll the sources that are due, alert on stale sources, and queue the
-``invoice.overdue`` webhooks."""
+and schedule rules, poll the sources that are due, alert on stale sources, queue the
+``invoice.overdue`` webhooks and the payment reminders due."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from ..bootstrap import App
 from ..services.ingest import poll_source
 from ..services.invoicing import TickReport, fire_due_schedules
 from ..services.outgoing import emit_overdue
+from ..services.reminders import ScanReport, run_reminders
 from ..services.schedules import fire_due_rules
 from ..services.sources import check_source_health
 from ..services.triggering import Outcome
+from ..services.weekly_audit import send_weekly_audit
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,8 @@ class Tick:
     polled: dict[str, Any] = field(default_factory=dict)
     stale: list[str] = field(default_factory=list)
     overdue_webhooks: int = 0
+    weekly_audit: str | None = None  # the ISO week whose audit email was queued
+    reminders: ScanReport = field(default_factory=ScanReport)
 
 
 def tick(app: App) -> Tick:
@@ -57,6 +61,16 @@ def tick(app: App) -> Tick:
         report.overdue_webhooks = emit_overdue(uow=app.uow(), clock=app.clock)
     except Exception:
         log.exception("queueing invoice.overdue webhooks failed; will try again")
+    try:
+        report.reminders = run_reminders(uow=app.uow(), clock=app.clock)
+    except Exception:
+        log.exception("the reminder scan failed; will try again")
+    try:
+        report.weekly_audit = send_weekly_audit(
+            uow=app.uow(), clock=app.clock, base_url=app.settings.base_url
+        )
+    except Exception:
+        log.exception("the weekly audit failed; will try again")
     return report
 
 

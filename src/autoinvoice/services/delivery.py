@@ -271,6 +271,38 @@ def envelope(
     )
 
 
+def compose_email(
+    template: str,
+    context: dict[str, Any],
+    inv: Invoice,
+    entity: EntityRecord,
+    client: ClientRecord,
+    *,
+    message_id: str,
+    templates: EmailTemplates,
+    config: DeliveryConfig,
+    now: datetime,
+    attachments: tuple[Attachment, ...] = (),
+) -> OutgoingEmail:
+    """An email about ``inv`` to the client, from ``template`` (the invoice, a reminder)."""
+    subject, text, html = templates.render_email(template, context)
+    env = envelope(inv, entity, client, config, text, html)
+    return OutgoingEmail(
+        message_id=message_id,
+        to=env.to,
+        cc=env.cc,
+        bcc=env.bcc,
+        sender=env.sender,
+        subject=subject,
+        text_body=env.text,
+        html_body=env.html,
+        reply_to=entity.email,
+        attachments=attachments,
+        headers=(("X-Autoinvoice-Invoice", inv.number or ""), *env.headers),
+        date=now,
+    )
+
+
 def _compose(
     inv: Invoice,
     entity: EntityRecord,
@@ -284,24 +316,20 @@ def _compose(
 ) -> OutgoingEmail:
     context = invoice_context(inv, entity, client, token, config)
     context["t"] = email_labels_for(client.language)
-    subject, text, html = templates.render_email("invoice_email", context)
-    env = envelope(inv, entity, client, config, text, html)
-    return OutgoingEmail(
+    return compose_email(
+        "invoice_email",
+        context,
+        inv,
+        entity,
+        client,
         message_id=f"<invoice-{inv.id}.{entity.id}@{config.message_domain}>",
-        to=env.to,
-        cc=env.cc,
-        bcc=env.bcc,
-        sender=env.sender,
-        subject=subject,
-        text_body=env.text,
-        html_body=env.html,
-        reply_to=entity.email,
+        templates=templates,
+        config=config,
+        now=now,
         attachments=tuple(
             Attachment(filename(inv, kind), content, FORMATS[kind].media_type)
             for kind, content in documents
         ),
-        headers=(("X-Autoinvoice-Invoice", inv.number or ""), *env.headers),
-        date=now,
     )
 
 

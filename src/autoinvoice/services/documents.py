@@ -211,8 +211,9 @@ def invoice_document(
             "net": _money(totals.net.amount, c, locale),
             "tax": _money(totals.tax.amount, c, locale),
             "gross": _money(totals.gross.amount, c, locale),
-            "paid": _money(invoice.amount_paid, c, locale),
-            "due": _money(invoice.balance.amount, c, locale),
+            # a credit note is settled on issue: the whole amount is what it credits
+            "paid": None if credit else _money(invoice.amount_paid, c, locale),
+            "due": _money(totals.gross.amount if credit else invoice.balance.amount, c, locale),
         },
         "payment": {
             "terms": describe_terms(invoice.terms, lang),

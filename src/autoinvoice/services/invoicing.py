@@ -19,6 +19,7 @@ from ..domain.lint import NeedsAttention
 from ..domain.parties import Party
 from ..domain.recurrence import zone
 from .alerts import alert as owner_alert
+from .client_credit import apply_available_credit
 from .einvoices import preflight
 from .outgoing import EventType, emit
 from .ports import ClientRecord, Clock, EntityRecord, SeriesRecord, UnitOfWork
@@ -127,7 +128,7 @@ def _refresh_parties(invoice: Invoice, buyer: Party, seller: Party) -> None:
 
 def _issued(invoice: Invoice, *, uow: UnitOfWork, now: datetime, actor: str) -> None:
     """What follows issuing, in the same transaction: the delivery job, the webhooks and
-    the audit."""
+    the audit — and the client's credit in the invoice's currency, applied to it."""
     uow.outbox.enqueue(DELIVER, {"invoice_id": invoice.id}, f"{DELIVER}:{invoice.id}", now, now)
     emit(uow, now, EventType.ISSUED, invoice)
     uow.audit.record(
@@ -143,6 +144,7 @@ def _issued(invoice: Invoice, *, uow: UnitOfWork, now: datetime, actor: str) -> 
             "source": invoice.source_key,
         },
     )
+    apply_available_credit(uow, invoice, now=now, actor=actor)
 
 
 def issue(invoice: Invoice, *, uow: UnitOfWork, now: datetime, actor: str) -> str:

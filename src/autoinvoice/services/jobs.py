@@ -110,7 +110,11 @@ def _failed(job: Job, exc: Exception, *, uow: UnitOfWork, clock: Clock, worker: 
         uow.commit()
 
 
-_WHAT = {"deliver_invoice": "Sending an invoice email", "deliver_webhook": "A webhook delivery"}
+_WHAT = {
+    "deliver_invoice": "Sending an invoice email",
+    "deliver_webhook": "A webhook delivery",
+    "remind": "Sending a payment reminder",
+}
 
 
 def requeue_dead_jobs(

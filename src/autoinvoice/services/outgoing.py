@@ -209,9 +209,9 @@ def emit(
 
 def emit_overdue(*, uow: UnitOfWork, clock: Clock, page: int = 500) -> int:
     """The scheduler's step: ``invoice.overdue`` once per open invoice whose due date has
-    passed in its issuing entity's time zone. Returns how many deliveries were queued."""
+    passed in the client's time zone. Returns how many deliveries were queued."""
     now, after, queued = clock.now(), 0, 0
-    # no time zone is more than a day ahead of UTC: a looser bound, made exact per entity
+    # no time zone is more than a day ahead of UTC: a looser bound, made exact per client
     before = now.date() + timedelta(days=1)
     while True:
         with uow:
@@ -234,12 +234,12 @@ def _emit_overdue(uow: UnitOfWork, now: datetime, ids: list[int], subscribers: l
     if not fresh:
         return 0
     queued = 0
-    todays: dict[int, date] = {}  # entity id → its business date now
-    for inv in uow.invoices.get_many(fresh).values():
-        entity_id = inv.entity_id or 0
-        if entity_id not in todays:
-            todays[entity_id] = now.astimezone(zone(uow.entities.get(entity_id).timezone)).date()
-        if inv.is_overdue(todays[entity_id]):
+    invoices = uow.invoices.get_many(fresh)
+    clients = uow.clients.get_many([inv.client_id or 0 for inv in invoices.values()])
+    for inv in invoices.values():
+        # the client's business date: overdue once the due date has passed where they are
+        today = now.astimezone(zone(clients[inv.client_id or 0].timezone)).date()
+        if inv.is_overdue(today):
             queued += emit(uow, now, EventType.OVERDUE, inv)
     return queued
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from ..domain.invoice import Invoice, InvoiceStatus
+from .account_statements import StatementRow, ledger_rows
 from .errors import NotFound
 from .outgoing import EventType, emit
 from .ports import ClientRecord, Clock, EntityRecord, InvoiceSummary, UnitOfWork
@@ -118,16 +118,6 @@ def _view(
 
 # -- the client's own page: all its invoices and a statement of account ---------------------
 @dataclass(frozen=True)
-class StatementRow:
-    day: date
-    what: str  # "Invoice INV-2026-000001", "Payment (bank transfer)", "Credit note …"
-    debit: Decimal  # what the client owes more
-    credit: Decimal  # what the client paid or was credited
-    balance: Decimal  # running balance after this row
-    invoice_token: str | None = None
-
-
-@dataclass(frozen=True)
 class Statement:
     client: ClientRecord
     currency: str
@@ -153,51 +143,9 @@ def client_statements(token: str, *, uow: UnitOfWork) -> list[Statement]:
         ]
         tokens = uow.invoices.portal_tokens([s.id for s in summaries])
         payments = uow.payments.for_client(client.id)
-    by_id = {s.id: s for s in summaries}
     out = []
     for currency in sorted({s.currency for s in summaries}):
-        entries: list[tuple[date, int, str, Decimal, Decimal, str | None]] = []
-        for s in summaries:
-            if s.currency != currency or s.status == "void" or s.issue_date is None:
-                continue
-            if s.kind == "credit_note":
-                entries.append(
-                    (
-                        s.issue_date,
-                        s.id,
-                        f"Credit note {s.number}",
-                        Decimal(0),
-                        s.gross,
-                        tokens.get(s.id),
-                    )
-                )
-            else:
-                entries.append(
-                    (
-                        s.issue_date,
-                        s.id,
-                        f"Invoice {s.number}",
-                        s.gross,
-                        Decimal(0),
-                        tokens.get(s.id),
-                    )
-                )
-        for p in payments:
-            inv = by_id.get(p["invoice_id"]) if p["invoice_id"] else None
-            if p["currency"] != currency:
-                continue
-            label = f"Payment ({p['method'].replace('_', ' ')})"
-            if inv is not None:
-                label += f" for {inv.number}"
-            entries.append(
-                (p["received_at"].date(), 10**12 + p["id"], label, Decimal(0), p["amount"], None)
-            )
-        entries.sort(key=lambda e: (e[0], e[1]))
-        running = Decimal(0)
-        rows = []
-        for day, _, what, debit, credit, inv_token in entries:
-            running += debit - credit
-            rows.append(StatementRow(day, what, debit, credit, running, inv_token))
+        rows = ledger_rows(summaries, payments, currency, tokens)
         mine = [s for s in summaries if s.currency == currency and s.kind != "credit_note"]
         out.append(
             Statement(

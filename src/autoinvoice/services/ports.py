@@ -27,8 +27,14 @@ from ..domain.triggers import TriggerRule
 from .connectors import SourceConfig
 
 if TYPE_CHECKING:  # it imports this module
+    from .bank import BankStatements
+    from .ledger import Ledger
+    from .metrics import MetricsReader
     from .outgoing import OutgoingWebhooks
     from .payment_links import PaymentLinks
+    from .reminders import Reminders
+    from .reports import Reports
+    from .weekly_audit import AuditFindings
 
 
 class Clock(Protocol):
@@ -373,9 +379,7 @@ class Messages(Protocol):
         subject: str,
         at: datetime,
     ) -> MessageRecord: ...
-    def start_many(
-        self, starts: Sequence[MessageStart], at: datetime
-    ) -> dict[str, MessageRecord]:
+    def start_many(self, starts: Sequence[MessageStart], at: datetime) -> dict[str, MessageRecord]:
         """``start`` for each, in one round trip for the new ones; keyed by Message-ID."""
         ...
 
@@ -714,6 +718,7 @@ class UnitOfWork(Protocol):
     documents: Documents
     payments: Payments
     credits: Credits
+    ledger: Ledger  # allocations, reversals, refunds, credit notes (services/ledger.py)
     outbox: Outbox
     messages: Messages
     audit: Audit
@@ -730,6 +735,11 @@ class UnitOfWork(Protocol):
     payment_links: PaymentLinks
     intake_links: IntakeLinks
     webhooks: OutgoingWebhooks
+    bank: BankStatements  # statement lines and the review list (services/bank.py)
+    reports: Reports
+    audit_findings: AuditFindings
+    reminders: Reminders  # dunning: policies, reminder rows, disputes, pauses
+    metrics: MetricsReader  # operational figures for GET /metrics (services/metrics.py)
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -8,7 +8,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -398,3 +398,33 @@ def test_the_cli_prints_the_secret_once_and_lists_the_log(
     assert (log["status"], log["attempts"]) == ("delivered", 1)
     run("webhooks", "remove", str(added["id"]))
     assert json.loads(run("webhooks", "list", "--json")) == []
+
+
+def test_overdue_follows_the_clients_time_zone_not_the_issuing_entitys(shop: Shop) -> None:
+    from autoinvoice.services.setup import add_client
+    from builders import client_party
+
+    shop.subscribe(EventType.OVERDUE)
+    with shop.app.uow(read_only=True) as uow:
+        berlin = uow.clients.get(shop.client_id)
+    kiritimati = add_client(
+        replace(berlin, timezone="Pacific/Kiritimati", party=client_party(name="Line Islands")),
+        uow=shop.app.uow(),
+        clock=shop.app.clock,
+        actor="test",
+    )
+    shop.clock.set(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+    ahead = draft_for(shop.app, kiritimati)
+    issue_invoice(ahead, uow=shop.app.uow(), clock=shop.app.clock, actor="test")
+    home = shop.issue()
+    with shop.app.uow(read_only=True) as uow:
+        due = uow.invoices.get(ahead).due_date
+        assert due is not None and uow.invoices.get(home).due_date == due
+    # 10:30 UTC the day it falls due: Berlin's date is still the due date, Kiritimati's
+    # (UTC+14) is the day after — overdue there, and only there
+    shop.clock.set(datetime(due.year, due.month, due.day, 9, 30, tzinfo=UTC))
+    assert outgoing.emit_overdue(uow=shop.app.uow(), clock=shop.app.clock) == 0
+    shop.clock.set(datetime(due.year, due.month, due.day, 10, 30, tzinfo=UTC))
+    assert outgoing.emit_overdue(uow=shop.app.uow(), clock=shop.app.clock) == 1
+    [told] = shop.deliveries()
+    assert told.payload["data"]["invoice_id"] == ahead

@@ -113,9 +113,12 @@ def test_nothing_moves_back_to_draft():
     assert all(S.DRAFT not in targets for targets in TRANSITIONS.values())
 
 
-@pytest.mark.parametrize("terminal", [S.PAID, S.VOID])
-def test_paid_and_void_are_terminal(terminal):
-    assert TRANSITIONS[terminal] == frozenset()
+def test_void_is_terminal():
+    assert TRANSITIONS[S.VOID] == frozenset()
+
+
+def test_paid_moves_only_back_to_an_unpaid_status_when_a_payment_is_undone():
+    assert TRANSITIONS[S.PAID] == {S.PARTIALLY_PAID, S.ISSUED, S.SENT, S.VIEWED}
 
 
 def test_a_partially_paid_invoice_cannot_be_voided():

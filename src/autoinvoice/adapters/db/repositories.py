@@ -554,7 +554,18 @@ class SqlInvoices(_Repo):
             source_key=r.source_key,
             hold_reason=r.hold_reason,
             created_at=r.created_at,
+            corrects=self._corrects(r.id) if r.kind == InvoiceKind.CREDIT_NOTE.value else None,
         )
+
+    def _corrects(self, credit_note_id: int) -> tuple[str, Any] | None:
+        """The number and issue date of the invoice a credit note corrects (BT-25, BT-26)."""
+        i, cn = t.invoices, t.credit_notes
+        row = self.conn.execute(
+            select(i.c.number, i.c.issue_date)
+            .join(cn, cn.c.invoice_id == i.c.id)
+            .where(cn.c.id == credit_note_id)
+        ).first()
+        return (row.number, row.issue_date) if row and row.number else None
 
     def get_many(self, ids: Sequence[int], *, for_update: bool = False) -> dict[int, Invoice]:
         wanted = sorted(set(ids))  # a fixed order: row locks taken in id order cannot deadlock
@@ -736,18 +747,29 @@ class SqlPayments(_Repo):
         return (row[0], row[1]) if row else None
 
     def for_invoice(self, invoice_id: int) -> list[dict[str, Any]]:
-        rows = self.conn.execute(
-            select(t.payments)
-            .where(t.payments.c.invoice_id == invoice_id)
-            .order_by(t.payments.c.received_at, t.payments.c.id)
+        """Payments with a part on this invoice (``applied`` is that part; ``reversed_at`` is
+        set when it was undone), and payments for it that went wholly to client credit."""
+        p, a = t.payments, t.payment_allocations
+        parts = self.conn.execute(
+            select(p, a.c.amount.label("part"), a.c.reversed_at)
+            .join(a, a.c.payment_id == p.c.id)
+            .where(a.c.invoice_id == invoice_id)
         )
-        return [dict(r._mapping) for r in rows]
+        out = {r.id: {**r._mapping, "applied": r.part} for r in parts}
+        for r in self.conn.execute(select(p).where(p.c.invoice_id == invoice_id)):
+            out.setdefault(r.id, {**r._mapping, "applied": Decimal(0), "reversed_at": None})
+        for row in out.values():
+            row.pop("part", None)
+        return sorted(out.values(), key=lambda r: (r["received_at"], r["id"]))
 
     def for_client(self, client_id: int) -> list[dict[str, Any]]:
+        """The client's payments that stand (a reversed payment is left out)."""
+        p, r = t.payments, t.payment_reversals
         rows = self.conn.execute(
-            select(t.payments)
-            .where(t.payments.c.client_id == client_id)
-            .order_by(t.payments.c.received_at, t.payments.c.id)
+            select(p)
+            .outerjoin(r, r.c.payment_id == p.c.id)
+            .where(p.c.client_id == client_id, r.c.id.is_(None))
+            .order_by(p.c.received_at, p.c.id)
         )
         return [dict(r._mapping) for r in rows]
 

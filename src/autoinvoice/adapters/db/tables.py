@@ -572,13 +572,229 @@ csv_mappings = Table(
 )
 
 # -- payments: allocations, refunds, credit notes (issue 6, migration 0005) ------------------
+# What settles an invoice: a payment, client credit or a credit note, one row per (source,
+# invoice). invoices.amount_paid is always the sum of an invoice's live (not reversed) rows.
+payment_allocations = Table(
+    "payment_allocations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("invoice_id", ForeignKey("invoices.id"), nullable=False, index=True),
+    Column("client_id", ForeignKey("clients.id"), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),  # payment | credit | credit_note
+    Column("payment_id", ForeignKey("payments.id"), index=True),  # kind payment
+    Column("credit_note_id", ForeignKey("invoices.id")),  # kind credit_note
+    Column("amount", ExactDecimal(), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("created_at", AwareDateTime(), nullable=False),
+    Column("reversed_at", AwareDateTime()),
+    Column("reversal_reason", Text),
+)
+
+# A payment undone (bank return, chargeback, recorded by mistake): one row, so never twice.
+payment_reversals = Table(
+    "payment_reversals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("payment_id", ForeignKey("payments.id"), nullable=False, unique=True),
+    Column("reason", Text, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("reversed_at", AwareDateTime(), nullable=False),
+)
+
+# Money paid back to a client out of its credit (optionally naming the payment it came from).
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", ForeignKey("clients.id"), nullable=False, index=True),
+    Column("payment_id", ForeignKey("payments.id")),
+    Column("amount", ExactDecimal(), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("method", String(30), nullable=False),
+    Column("reference", String(200)),
+    Column("reason", Text, nullable=False),
+    Column("refunded_at", AwareDateTime(), nullable=False),
+    Column("recorded_at", AwareDateTime(), nullable=False),
+    Column("idempotency_key", String(200), unique=True),
+)
+
+# A credit note and the invoice it corrects (EN 16931 BT-25, the preceding invoice).
+credit_notes = Table(
+    "credit_notes",
+    metadata,
+    Column("id", ForeignKey("invoices.id"), primary_key=True),  # the credit note itself
+    Column("invoice_id", ForeignKey("invoices.id"), nullable=False, index=True),
+    Column("reason", Text, nullable=False),
+    Column("created_at", AwareDateTime(), nullable=False),
+)
+
+# Each movement of client credit, beside the amount in client_credits: where it came from or
+# went (overpayment | credit_note | applied | unapplied | refund | reversal) and its record.
+client_credit_moves = Table(
+    "client_credit_moves",
+    metadata,
+    Column("credit_id", ForeignKey("client_credits.id"), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("allocation_id", ForeignKey("payment_allocations.id")),
+    Column("refund_id", ForeignKey("refunds.id")),
+    Column("credit_note_id", ForeignKey("invoices.id")),
+)
 # (payments section end)
 
 # -- bank statements and matching (issue 6, migration 0006) -----------------------------------
+# One row per imported file (a re-import is a new row that adds no transactions).
+bank_statements = Table(
+    "bank_statements",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("format", String(10), nullable=False),  # camt | mt940 | ofx | csv
+    Column("filename", String(255)),
+    Column("sha256", String(64), nullable=False),
+    Column("lines", Integer, nullable=False),
+    Column("added", Integer, nullable=False),
+    Column("imported_at", AwareDateTime(), nullable=False),
+    Column("actor", String(100), nullable=False),
+)
+
+# Each booked line once per account (tx_key: the bank's entry id, else a content hash);
+# status applied | review | outgoing | confirmed | dismissed; candidates while in review.
+bank_transactions = Table(
+    "bank_transactions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("statement_id", ForeignKey("bank_statements.id"), nullable=False),
+    Column("account", String(64), nullable=False),
+    Column("tx_key", String(200), nullable=False),
+    Column("booking_date", Date, nullable=False),
+    Column("value_date", Date),
+    Column("amount", ExactDecimal(), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("counterparty_name", String(200)),
+    Column("counterparty_iban", String(64)),
+    Column("remittance", Text, nullable=False, default=""),
+    Column("structured_ref", String(40)),
+    Column("bank_ref", String(100)),
+    Column("end_to_end_id", String(100)),
+    Column("status", String(20), nullable=False, index=True),
+    Column("confidence", ExactDecimal()),
+    Column("reason", String(200)),
+    Column("candidates", JSON, nullable=False, default=list),
+    Column("client_id", ForeignKey("clients.id")),
+    Column("payment_id", ForeignKey("payments.id")),
+    Column("resolved_at", AwareDateTime()),
+    Column("resolved_by", String(100)),
+    UniqueConstraint("account", "tx_key", name="uq_bank_transactions_account_key"),
+)
 # (bank section end)
 
 # -- reminders / dunning (issue 6, migration 0007) --------------------------------------------
+# The reminder policy: the organisation's default (client_id NULL, scope "default") and each
+# client's override (scope "client:<id>"); the ladder as JSON (domain/dunning.py).
+reminder_policies = Table(
+    "reminder_policies",
+    metadata,
+    Column("scope", String(40), primary_key=True),
+    Column("client_id", ForeignKey("clients.id")),
+    Column("definition", JSON, nullable=False),
+    Column("updated_at", AwareDateTime(), nullable=False),
+    Column("updated_by", String(100), nullable=False),
+)
+
+# One row per (invoice, step): the unique key is what keeps a step from going out twice,
+# whichever worker or scheduler instance gets there first.
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("invoice_id", ForeignKey("invoices.id"), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("offset_days", Integer, nullable=False),
+    Column("tone", String(20), nullable=False),
+    Column("due_on", Date, nullable=False),  # the client's business date it was found due
+    Column("pay_by", Date),  # the new payment deadline it sets (NO)
+    Column("fee_amount", ExactDecimal()),
+    Column("fee_currency", String(3)),
+    Column("fee_kind", String(20)),
+    # queued | sent | skipped (paid, void, disputed, paused) | failed
+    Column("status", String(20), nullable=False),
+    Column("detail", Text),
+    Column("message_id", String(200)),
+    Column("created_at", AwareDateTime(), nullable=False),
+    Column("sent_at", AwareDateTime()),
+    UniqueConstraint("invoice_id", "step", name="uq_reminders_invoice_step"),
+)
+
+invoice_disputes = Table(
+    "invoice_disputes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("invoice_id", ForeignKey("invoices.id"), nullable=False, index=True),
+    Column("reason", Text, nullable=False),
+    Column("opened_at", AwareDateTime(), nullable=False),
+    Column("opened_by", String(100), nullable=False),
+    Column("resolved_at", AwareDateTime()),
+    Column("resolved_by", String(100)),
+    Column("resolution", Text),
+)
+
+reminder_pauses = Table(
+    "reminder_pauses",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_id", ForeignKey("clients.id"), nullable=False, index=True),
+    Column("reason", Text, nullable=False),
+    Column("since", AwareDateTime(), nullable=False),
+    Column("until", Date),  # the last paused business date; NULL: until resumed
+    Column("resumed_at", AwareDateTime()),
+    Column("created_by", String(100), nullable=False),
+)
+
+# the reminder scan: the open invoices by due date, with what the scan reads (an index-only
+# scan on PostgreSQL; a partial index, so it holds the few open invoices, not every paid one)
+_REMINDABLE = invoices.c.status.in_(["issued", "partially_paid", "sent", "viewed"])
+Index(
+    "ix_invoices_reminder_scan",
+    invoices.c.due_date,
+    postgresql_include=["id", "client_id", "status", "gross_total", "amount_paid", "currency"],
+    postgresql_where=_REMINDABLE,
+    sqlite_where=_REMINDABLE,
+)
 # (reminders section end)
 
 # -- reports and the weekly audit (issue 6, migration 0008) -----------------------------------
+# Cash-flow reports (adapters/db/reports.py) read these without touching the table's heap:
+# open invoices (a small part of all of them) for aging, forecast and overdue clients; the
+# invoices issued in a period for DSO; each client's paid invoices for its payment delay.
+_OPEN_INVOICE = invoices.c.status.in_(("issued", "partially_paid", "sent", "viewed"))
+_PAID_INVOICE = (invoices.c.status == "paid") & (invoices.c.kind == "invoice")
+Index(
+    "ix_invoices_open_due",
+    *(invoices.c[n] for n in ("due_date", "currency", "entity_id", "client_id", "kind")),
+    *(invoices.c[n] for n in ("gross_total", "amount_paid")),
+    postgresql_where=_OPEN_INVOICE,
+    sqlite_where=_OPEN_INVOICE,
+)
+Index(
+    "ix_invoices_paid_history",
+    invoices.c.client_id,
+    invoices.c.due_date,
+    invoices.c.paid_at,
+    postgresql_where=_PAID_INVOICE,
+    sqlite_where=_PAID_INVOICE,
+)
+Index(
+    "ix_invoices_issue_date",
+    *(invoices.c[n] for n in ("issue_date", "kind", "status", "currency", "entity_id")),
+    invoices.c.gross_total,
+)
+
+# One row per ISO week whose audit was sent: the guard that mails it once a week.
+weekly_audits = Table(
+    "weekly_audits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("week", String(10), nullable=False, unique=True),  # ISO week, "2026-W48"
+    Column("created_at", AwareDateTime(), nullable=False),
+    Column("summary", JSON, nullable=False),  # {section: item count}
+)
 # (reports section end)

@@ -7,13 +7,24 @@ from typing import Any, Self
 from sqlalchemy import Connection, Engine
 
 from ...services import ports
+from ...services.bank import BankStatements
+from ...services.ledger import Ledger
+from ...services.metrics import MetricsReader
 from ...services.outgoing import OutgoingWebhooks
 from ...services.payment_links import PaymentLinks
+from ...services.reminders import Reminders
+from ...services.reports import Reports
+from ...services.weekly_audit import AuditFindings
 from . import rules as rl
 from . import sources as sr
+from .bank import SqlBankStatements
 from .intake import SqlIntakeLinks
+from .ledger import SqlLedger
+from .metrics import SqlMetrics
 from .outbox import SqlFirings, SqlMessages, SqlNumbering, SqlOutbox
 from .payment_links import SqlPaymentLinks
+from .reminders import SqlReminders
+from .reports import SqlReports
 from .repositories import (
     SqlAudit,
     SqlClients,
@@ -27,6 +38,7 @@ from .repositories import (
 )
 from .wakeup import CHANNEL, WAKEUP
 from .webhooks_out import SqlOutgoingWebhooks
+from .weekly_audit import SqlAuditFindings
 
 
 class SqlUnitOfWork:
@@ -40,6 +52,7 @@ class SqlUnitOfWork:
     documents: ports.Documents
     payments: ports.Payments
     credits: ports.Credits
+    ledger: Ledger
     outbox: ports.Outbox
     messages: ports.Messages
     audit: ports.Audit
@@ -55,7 +68,12 @@ class SqlUnitOfWork:
     csv_mappings: ports.CsvMappings
     intake_links: ports.IntakeLinks
     payment_links: PaymentLinks
+    reports: Reports
+    audit_findings: AuditFindings
     webhooks: OutgoingWebhooks
+    reminders: Reminders
+    metrics: MetricsReader
+    bank: BankStatements
 
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self.engine = engine
@@ -79,6 +97,7 @@ class SqlUnitOfWork:
         self.documents = SqlDocuments(conn)
         self.payments = SqlPayments(conn)
         self.credits = SqlCredits(conn)
+        self.ledger = SqlLedger(conn)
         self.outbox = self._outbox = SqlOutbox(conn)
         self.messages = SqlMessages(conn)
         self.audit = SqlAudit(conn)
@@ -94,7 +113,12 @@ class SqlUnitOfWork:
         self.csv_mappings = rl.SqlCsvMappings(conn)
         self.intake_links = SqlIntakeLinks(conn)
         self.payment_links = SqlPaymentLinks(conn)
+        self.reports = SqlReports(conn)
+        self.audit_findings = SqlAuditFindings(conn)
         self.webhooks = SqlOutgoingWebhooks(conn)
+        self.reminders = SqlReminders(conn)
+        self.metrics = SqlMetrics(conn)
+        self.bank = SqlBankStatements(conn)
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -49,7 +49,7 @@ PAYMENT_METHODS = {
 
 @router.get("/")
 def home(_: Reader) -> Response:
-    return RedirectResponse("/invoices", status_code=303)
+    return RedirectResponse("/dashboard", status_code=303)
 
 
 # -- invoices list --------------------------------------------------------------------------

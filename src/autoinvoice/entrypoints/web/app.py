@@ -4,9 +4,11 @@ client portal and health checks onto one FastAPI app. Nothing happens at import 
 Routes::
 
     GET  /healthz, /readyz                      liveness; database reachable (no auth)
+    GET  /metrics                               Prometheus figures (token if configured)
     GET  /login   POST /login   POST /logout    session sign-in and sign-out
     GET  /  /invoices  /invoices/{id}  /invoices/{id}/pdf  /clients       admin pages
     POST /invoices/{id}/issue  /void  /payments                           admin forms
+    GET  /dashboard  /clients/{id}/statement.pdf|.csv   cash flow, weekly audit, statements
     GET  /portal/invoices/{token}  /portal/invoices/{token}/pdf           client portal
     GET  /intake/{token}  POST /intake/{token}  GET /intake/{token}/done  client intake form
     POST /webhooks/{kind}[/{token}]             webhook intake (signature-checked, no session)
@@ -28,15 +30,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ...bootstrap import App
 from . import (
+    account_statements,
     admin,
+    admin_bank,
     api,
+    api_bank,
     api_documents,
     api_intake,
+    api_payments,
+    api_reminders,
+    api_reports,
     api_triggers,
     api_webhooks,
+    dashboard,
     errors,
     intake,
     login,
+    metrics,
     portal,
     webhooks,
 )
@@ -153,15 +163,23 @@ def create_app(app: App) -> FastAPI:
     web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     routers = (
         health,
+        metrics.router,
         login.router,
         admin.router,
+        admin_bank.router,
+        dashboard.router,
+        account_statements.router,
         portal.router,
         api.router,
         api_documents.router,
+        api_payments.router,
+        api_bank.router,
         api_triggers.router,
         intake.router,
         api_intake.router,
         api_webhooks.router,
+        api_reports.router,
+        api_reminders.router,
     )
     for router in routers:
         web.include_router(router)

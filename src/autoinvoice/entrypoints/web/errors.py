@@ -156,7 +156,7 @@ def field_of(loc: tuple[Any, ...] | list[Any]) -> str:
 def wants_problem(request: Request) -> bool:
     """API and webhook callers get problem+json; browsers on pages get HTML."""
     path = request.url.path
-    return path.startswith(("/api/", "/webhooks/")) or path in ("/healthz", "/readyz")
+    return path.startswith(("/api/", "/webhooks/")) or path in ("/healthz", "/readyz", "/metrics")
 
 
 HtmlRenderer = Callable[[Request, int, str, str], Response]

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from ...domain.invoice import OPEN_STATUSES
 from ...domain.recurrence import zone
 from ...services.ports import ClientRecord, EntityRecord, InvoiceSummary
+from ...services.weekly_audit import incomplete_billing_data
 
 _OPEN = frozenset(s.value for s in OPEN_STATUSES)
 
@@ -30,15 +31,5 @@ def is_open(status: str) -> bool:
 
 
 def missing_billing_data(client: ClientRecord, seller_country: str | None) -> list[str]:
-    """What an invoice to ``client`` would lack: a billing address and an email always; a
-    tax id for a business abroad (EU reverse charge and most export rules name the buyer's
-    registration). Empty when complete."""
-    p = client.party
-    missing = []
-    if p.address is None:
-        missing.append("address")
-    if not p.emails:
-        missing.append("email")
-    if p.is_business and seller_country and p.country != seller_country and not p.tax_id:
-        missing.append("tax_id")
-    return missing
+    """What an invoice to ``client`` would lack (see ``incomplete_billing_data``)."""
+    return incomplete_billing_data(client, seller_country)

@@ -153,6 +153,9 @@ class PaymentOut(_Out):
     method: str
     reference: str | None
     received_at: datetime
+    reversed_at: datetime | None = Field(
+        None, description="set when the payment was reversed: no longer applied"
+    )
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> PaymentOut:
@@ -165,6 +168,7 @@ class PaymentOut(_Out):
             method=row["method"],
             reference=row["reference"],
             received_at=row["received_at"],
+            reversed_at=row.get("reversed_at"),
         )
 
 

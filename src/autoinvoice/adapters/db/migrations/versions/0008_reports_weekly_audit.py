@@ -19,9 +19,42 @@ _AWARE = autoinvoice.adapters.db.types.AwareDateTime
 _DECIMAL = autoinvoice.adapters.db.types.ExactDecimal
 
 
+_OPEN = "status IN ('issued', 'partially_paid', 'sent', 'viewed')"
+_PAID = "status = 'paid' AND kind = 'invoice'"
+
+
 def upgrade() -> None:
-    pass
+    op.create_table('weekly_audits',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('week', sa.String(length=10), nullable=False),
+    sa.Column('created_at', _AWARE(timezone=True), nullable=False),
+    sa.Column('summary', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_weekly_audits')),
+    sa.UniqueConstraint('week', name=op.f('uq_weekly_audits_week')),
+    )
+    op.create_index(
+        'ix_invoices_open_due',
+        'invoices',
+        ['due_date', 'currency', 'entity_id', 'client_id', 'kind', 'gross_total', 'amount_paid'],
+        postgresql_where=sa.text(_OPEN),
+        sqlite_where=sa.text(_OPEN),
+    )
+    op.create_index(
+        'ix_invoices_paid_history',
+        'invoices',
+        ['client_id', 'due_date', 'paid_at'],
+        postgresql_where=sa.text(_PAID),
+        sqlite_where=sa.text(_PAID),
+    )
+    op.create_index(
+        'ix_invoices_issue_date',
+        'invoices',
+        ['issue_date', 'kind', 'status', 'currency', 'entity_id', 'gross_total'],
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index('ix_invoices_issue_date', table_name='invoices')
+    op.drop_index('ix_invoices_paid_history', table_name='invoices')
+    op.drop_index('ix_invoices_open_due', table_name='invoices')
+    op.drop_table('weekly_audits')
