@@ -97,6 +97,7 @@ class InvoiceSummary:
     issue_date: date | None
     due_date: date | None
     hold_reason: str | None
+    client_timezone: str = "UTC"  # overdue is judged by the date where the client is
 
     @property
     def balance(self) -> Decimal:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from web_support import milestone_draft
+from sqlalchemy import text
+from web_support import milestone_draft, sign_in
 
 from autoinvoice.bootstrap import App
 from autoinvoice.services import accounts
@@ -213,6 +214,36 @@ def test_overdue_is_derived_from_the_business_date(app: App, api: TestClient) ->
     items = {i["number"]: i for i in api.get("/api/v1/invoices").json()["items"]}
     assert items["INV-2026-000001"]["overdue"] is True
     assert items["INV-2026-000002"]["overdue"] is False
+
+
+@pytest.mark.parametrize(
+    "zone, overdue", [("Pacific/Auckland", True), ("UTC", True), ("America/Los_Angeles", False)]
+)
+def test_overdue_goes_by_the_date_where_the_client_is(
+    app: App, api: TestClient, client: TestClient, zone: str, overdue: bool
+) -> None:
+    """At 05:00 UTC the day after the due date it is that day in Auckland and in London, but
+    still the due date in Los Angeles: the list, the invoice, the admin page and the portal
+    agree with the invoice.overdue webhook and the reminders, which go by the client's date."""
+    first = api.get("/api/v1/invoices/1").json()
+    due = date.fromisoformat(first["due_date"])
+    with app.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE clients SET timezone = :z WHERE id = :c"),
+            {"z": zone, "c": first["client_id"]},
+        )
+    at = datetime.combine(due + timedelta(days=1), time(5), tzinfo=UTC)
+    app.clock.set(at)  # type: ignore[attr-defined]
+    items = {i["id"]: i for i in api.get("/api/v1/invoices").json()["items"]}
+    assert items[1]["overdue"] is overdue
+    assert api.get("/api/v1/invoices/1").json()["overdue"] is overdue
+    sign_in(client)
+    admin = client.get("/invoices?status=overdue").text
+    assert (first["number"] in admin) is overdue
+    with app.uow(read_only=True) as uow:
+        token = uow.invoices.portal_token(1)
+    portal = client.get(f"/portal/invoices/{token}").text
+    assert ("overdue" in portal.lower()) is overdue
 
 
 def test_the_openapi_document_describes_the_api_only(client: TestClient) -> None:

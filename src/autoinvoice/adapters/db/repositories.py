@@ -622,6 +622,7 @@ class SqlInvoices(_Repo):
                 i.c.issue_date,
                 i.c.due_date,
                 i.c.hold_reason,
+                c.c.timezone,
             )
             .join(c, c.c.id == i.c.client_id)
             .order_by(i.c.id.desc())
@@ -647,6 +648,7 @@ class SqlInvoices(_Repo):
                 issue_date=row.issue_date,
                 due_date=row.due_date,
                 hold_reason=row.hold_reason,
+                client_timezone=row.timezone,
             )
             for row in self.conn.execute(q)
         ]

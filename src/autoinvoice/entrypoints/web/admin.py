@@ -30,7 +30,13 @@ from ...services.errors import NotFound, ServiceError
 from ...services.ports import UserRecord
 from .deps import AppDep, Reader, Writer, actor
 from .errors import status_for
-from .overview import business_today, is_open, missing_billing_data, summary_overdue
+from .overview import (
+    business_today,
+    client_today,
+    is_open,
+    missing_billing_data,
+    summary_overdue,
+)
 from .pages import LOCALE, STATUS_LABELS, flash, render
 from .pdf import document_response, pdf_response
 
@@ -68,13 +74,12 @@ def invoices_page(
     if status and status not in (*FILTERS, "overdue"):
         notice, status = f"There is no status {status!r}; showing all invoices.", ""
     with app.uow(read_only=True) as uow:
-        today = business_today(app.clock.now(), uow.entities.first())
+        now = app.clock.now()
+        today = business_today(now, uow.entities.first())
         everything = uow.invoices.summaries(limit=10_000)
         if status == "overdue":
             rows = [
-                s
-                for s in everything
-                if summary_overdue(s, today) and (after is None or s.id < after)
+                s for s in everything if summary_overdue(s, now) and (after is None or s.id < after)
             ][: PAGE_SIZE + 1]
         else:
             rows = uow.invoices.summaries(
@@ -83,7 +88,7 @@ def invoices_page(
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     open_rows = [s for s in everything if is_open(s.status)]
-    overdue_rows = [s for s in open_rows if summary_overdue(s, today)]
+    overdue_rows = [s for s in open_rows if summary_overdue(s, now)]
     stats = {
         "outstanding": _totals_by_currency([(s.currency, s.balance) for s in open_rows]),
         "open_count": len(open_rows),
@@ -108,7 +113,7 @@ def invoices_page(
             "after": after,
             "stats": stats,
             "notice": notice,
-            "overdue": lambda s: summary_overdue(s, today),
+            "overdue": lambda s: summary_overdue(s, now),
         },
         user=user,
     )
@@ -144,7 +149,7 @@ def _invoice_context(app: App, invoice_id: int) -> dict[str, Any]:
         "entity": entity,
         "tz": entity.timezone,
         "today": today,
-        "overdue": inv.is_overdue(today),
+        "overdue": inv.is_overdue(client_today(app.clock.now(), client.timezone)),
         "payments": paid,
         "messages": messages,
         "audit": audit,

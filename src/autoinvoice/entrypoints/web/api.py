@@ -11,7 +11,6 @@ Lists page by cursor: ``next_cursor`` is the id to pass as ``after`` for the nex
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
@@ -21,7 +20,7 @@ from ...domain.errors import InvalidValue
 from ...services import invoicing, payments
 from ...services.ports import UserRecord
 from .deps import ApiUser, AppDep, actor
-from .overview import business_today, missing_billing_data
+from .overview import client_today, missing_billing_data
 from .schemas import (
     ClientList,
     ClientOut,
@@ -59,19 +58,14 @@ _CONFLICT: Responses = {
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,100}")
 
 
-def _today(uow: Any, app: App) -> date:
-    return business_today(app.clock.now(), uow.entities.first())
-
-
 def _invoice_out(app: App, invoice_id: int) -> InvoiceOut:
     with app.uow(read_only=True) as uow:
         inv = uow.invoices.get(invoice_id)
         client = uow.clients.get(inv.client_id or 0)
-        entity = uow.entities.get(inv.entity_id or 0)
         paid = uow.payments.for_invoice(invoice_id)
-    return InvoiceOut.from_invoice(
-        inv, client.party.name, paid, business_today(app.clock.now(), entity)
-    )
+    # overdue where the client is, as the webhook and the reminders judge it
+    today = client_today(app.clock.now(), client.timezone)
+    return InvoiceOut.from_invoice(inv, client.party.name, paid, today)
 
 
 @router.get(
@@ -89,14 +83,13 @@ def list_invoices(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> InvoicePage:
     with app.uow(read_only=True) as uow:
-        today = _today(uow, app)
         rows = uow.invoices.summaries(
             status=status, client_id=client_id, after_id=after, limit=limit + 1
         )
     more = len(rows) > limit
     rows = rows[:limit]
     return InvoicePage(
-        items=[InvoiceSummaryOut.of(s, today) for s in rows],
+        items=[InvoiceSummaryOut.of(s, app.clock.now()) for s in rows],
         next_cursor=str(rows[-1].id) if more and rows else None,
     )
 

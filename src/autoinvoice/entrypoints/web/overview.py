@@ -21,9 +21,17 @@ def business_today(now: datetime, entity: EntityRecord | None) -> date:
     return now.astimezone(zone(entity.timezone) if entity else UTC).date()
 
 
-def summary_overdue(s: InvoiceSummary, today: date) -> bool:
-    """The summary form of ``Invoice.is_overdue``."""
-    return s.status in _OPEN and s.due_date is not None and today > s.due_date and s.balance > 0
+def client_today(now: datetime, timezone: str | None) -> date:
+    """The date where the client is: an invoice is overdue once its due date has passed
+    there — the same day the ``invoice.overdue`` webhook and the reminders go by."""
+    return now.astimezone(zone(timezone) if timezone else UTC).date()
+
+
+def summary_overdue(s: InvoiceSummary, now: datetime) -> bool:
+    """The summary form of ``Invoice.is_overdue``, in the client's time zone."""
+    if s.status not in _OPEN or s.due_date is None or s.balance <= 0:
+        return False
+    return client_today(now, s.client_timezone) > s.due_date
 
 
 def is_open(status: str) -> bool:

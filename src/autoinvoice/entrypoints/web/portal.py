@@ -21,7 +21,7 @@ from ...services.documents import invoice_document
 from ...services.einvoices import FORMATS, check_format
 from ...services.errors import Conflict, NotFound
 from .deps import AppDep, session_user
-from .overview import business_today
+from .overview import business_today, client_today
 from .pages import CONTENT_SECURITY_POLICY, error_page, render
 from .pdf import document_response
 
@@ -74,7 +74,6 @@ def invoice_view(token: str, request: Request, app: AppDep, paid: str | None = N
     except NotFound:
         return _missing(request)
     inv, entity, client, client_token = page.invoice, page.entity, page.client, page.client_token
-    today = business_today(app.clock.now(), entity)
     pay_url, pay_headers = _pay_now(app, inv, token)
     return render(
         request,
@@ -82,7 +81,7 @@ def invoice_view(token: str, request: Request, app: AppDep, paid: str | None = N
         {
             "inv": inv,
             "doc": invoice_document(inv, entity, client.language),
-            "overdue": inv.is_overdue(today),
+            "overdue": inv.is_overdue(client_today(app.clock.now(), client.timezone)),
             "settled": inv.status is InvoiceStatus.PAID,
             "void": inv.status is InvoiceStatus.VOID,
             "pdf_url": f"/portal/invoices/{token}/pdf",

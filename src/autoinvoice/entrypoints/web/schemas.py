@@ -51,7 +51,7 @@ class InvoiceSummaryOut(_Out):
     hold_reason: str | None = Field(description="why a draft needs attention before issue")
 
     @classmethod
-    def of(cls, s: InvoiceSummary, today: date) -> InvoiceSummaryOut:
+    def of(cls, s: InvoiceSummary, now: datetime) -> InvoiceSummaryOut:
         return cls(
             id=s.id,
             number=s.number,
@@ -65,7 +65,7 @@ class InvoiceSummaryOut(_Out):
             balance=money_text(s.balance, s.currency),
             issue_date=s.issue_date,
             due_date=s.due_date,
-            overdue=summary_overdue(s, today),
+            overdue=summary_overdue(s, now),
             hold_reason=s.hold_reason,
         )
 
