@@ -80,7 +80,8 @@ class Match:
 
 # -- reading the remittance text ---------------------------------------------------------------
 _NUMBER = re.compile(r"(?<![A-Z])([A-Z]{2,5})[\s\-_/.#:]*(20\d{2})[\s\-_/.]*(\d{1,9})(?!\d)")
-_CONTINUATION = re.compile(r"^\s*(?:,|&|\+|/|UND|AND|ET|Y|E)?\s*[-/]?\s*(\d{3,9})(?!\d)")
+# a continuation is a bare sequence number: one followed by decimals is an amount ("1190.00")
+_CONTINUATION = re.compile(r"^\s*(?:,|&|\+|/|UND|AND|ET|Y|E)?\s*[-/]?\s*(\d{3,9})(?!\d|[.,]\d)")
 _LEGAL = re.compile(
     r"\b(GMBH|AG|KG|UG|LTD|LIMITED|INC|LLC|LLP|PLC|PVT|PRIVATE|SA|SAS|SARL|BV|NV|AB|AS|OY|"
     r"SRL|SPA|CO|CORP|CORPORATION|COMPANY|THE|UND|AND|&)\b"

@@ -58,7 +58,7 @@ class StatementTransaction:
         parts = [
             self.account,
             self.booking_date.isoformat(),
-            f"{self.amount:.2f}",
+            _amount_text(self.amount),
             self.currency,
             (self.counterparty_iban or "").replace(" ", "").upper(),
             (self.counterparty_name or "").strip().upper(),
@@ -67,6 +67,13 @@ class StatementTransaction:
             self.end_to_end_id or "",
         ]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def _amount_text(amount: Decimal) -> str:
+    """The amount as the hash reads it: two decimals (the keys lines have always had), or
+    every decimal when there are more (KWD, BHD: 1.231 and 1.234 are two payments)."""
+    cents = f"{amount:.2f}"
+    return cents if Decimal(cents) == amount else str(amount.normalize())
 
 
 def with_keys(transactions: Iterable[StatementTransaction]) -> list[StatementTransaction]:

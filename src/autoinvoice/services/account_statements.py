@@ -3,8 +3,9 @@ and payments as credits, oldest first with a running balance — for the client 
 time) and for the owner (a period, with opening and closing balances; CSV and PDF).
 
 Rules: drafts and void invoices never appear; a payment counts on the day it was received
-(its UTC date); entries of one day are ordered invoices and credit notes first (by id),
-then payments (by id). The opening balance is everything before the period's first day;
+(its UTC date), a refund of client credit (money paid back: a debit) on the day it was paid
+out; entries of one day are ordered invoices and credit notes first (by id), then payments,
+then refunds (by id). The opening balance is everything before the period's first day;
 closing = opening + debits − credits of the period. Each currency is its own statement.
 """
 
@@ -22,6 +23,7 @@ from babel.dates import format_date
 
 from ..domain.errors import InvalidValue
 from ..domain.money import Money
+from .ledger import RefundRecord
 from .ports import ClientRecord, DocumentRenderer, EntityRecord, InvoiceSummary, UnitOfWork
 
 ZERO = Decimal(0)
@@ -45,6 +47,7 @@ def ledger_rows(
     currency: str,
     tokens: dict[int, str] | None = None,
     opening: Decimal = ZERO,
+    refunds: Iterable[RefundRecord] = (),
 ) -> list[StatementRow]:
     """The client's entries in ``currency`` with a running balance from ``opening``."""
     tokens = tokens or {}
@@ -72,6 +75,11 @@ def ledger_rows(
         entries.append(
             (day, _PAYMENT_ORDER + p["id"], label, ZERO, p["amount"], None, p["reference"] or "")
         )
+    for r in refunds:  # money paid back out of the client's credit: owed to it no more
+        if r.currency == currency:
+            label, order = f"Refund ({r.method.replace('_', ' ')})", 2 * _PAYMENT_ORDER + r.id
+            day = r.refunded_at.date()
+            entries.append((day, order, label, r.amount, ZERO, None, r.reference or ""))
     entries.sort(key=lambda e: (e[0], e[1]))
     running, rows = opening, []
     for day, _, what, debit, credit, token, ref in entries:
@@ -104,19 +112,22 @@ def statement_of_account(
     ever billed or paid in. One read transaction."""
     if end < start:
         raise InvalidValue(f"the period ends ({end}) before it starts ({start})", field="to")
-    client, entity, summaries, payments = _load(client_id, uow)
-    return _statements(client, entity, summaries, payments, start, end)
+    client, entity, summaries, payments, refunds = _load(client_id, uow)
+    return _statements(client, entity, summaries, payments, start, end, refunds)
 
 
 def _load(
     client_id: int, uow: UnitOfWork
-) -> tuple[ClientRecord, EntityRecord, list[InvoiceSummary], list[dict[str, Any]]]:
+) -> tuple[
+    ClientRecord, EntityRecord, list[InvoiceSummary], list[dict[str, Any]], list[RefundRecord]
+]:
     with uow:
         client = uow.clients.get(client_id)
         entity = uow.entities.get(client.entity_id)
         summaries = uow.invoices.summaries(client_id=client_id, limit=1_000_000)
         payments = uow.payments.for_client(client_id)
-    return client, entity, summaries, payments
+        refunds = uow.ledger.refunds(client_id)
+    return client, entity, summaries, payments, refunds
 
 
 def _statements(
@@ -126,11 +137,12 @@ def _statements(
     payments: list[dict[str, Any]],
     start: date,
     end: date,
+    refunds: Sequence[RefundRecord] = (),
 ) -> list[AccountStatement]:
     currencies = sorted({s.currency for s in summaries} | {p["currency"] for p in payments})
     out = []
     for currency in currencies:
-        everything = ledger_rows(summaries, payments, currency)
+        everything = ledger_rows(summaries, payments, currency, refunds=refunds)
         before = [r for r in everything if r.day < start]
         opening = before[-1].balance if before else ZERO
         inside = [r for r in everything if start <= r.day <= end]
@@ -228,8 +240,8 @@ def statement_pdf(
     """The statements of ``statement_of_account`` as one PDF (``statement.typ``)."""
     if end < start:
         raise InvalidValue(f"the period ends ({end}) before it starts ({start})", field="to")
-    client, entity, summaries, payments = _load(client_id, uow)
-    statements = _statements(client, entity, summaries, payments, start, end)
+    client, entity, summaries, payments, refunds = _load(client_id, uow)
+    statements = _statements(client, entity, summaries, payments, start, end, refunds)
     doc = statement_document(statements, client=client, entity=entity)
     if not statements:
         doc["empty"] = f"No invoices or payments between {start} and {end}."

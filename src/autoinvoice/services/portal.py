@@ -143,9 +143,10 @@ def client_statements(token: str, *, uow: UnitOfWork) -> list[Statement]:
         ]
         tokens = uow.invoices.portal_tokens([s.id for s in summaries])
         payments = uow.payments.for_client(client.id)
+        refunds = uow.ledger.refunds(client.id)
     out = []
     for currency in sorted({s.currency for s in summaries}):
-        rows = ledger_rows(summaries, payments, currency, tokens)
+        rows = ledger_rows(summaries, payments, currency, tokens, refunds=refunds)
         mine = [s for s in summaries if s.currency == currency and s.kind != "credit_note"]
         out.append(
             Statement(

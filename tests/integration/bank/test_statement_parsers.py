@@ -61,7 +61,8 @@ def test_a_batch_entry_of_an_early_camt_version_becomes_one_line_per_transfer() 
     assert second.remittance == "INV-2026-000002 second part"
     assert (batch.bank_ref, second.bank_ref) == ("BATCH-1/1", "BATCH-1/2")
     assert batch.value_date == date(2026, 11, 24)
-    assert (reversal.amount, reversal.booking_date) == (Decimal("-75.00"), date(2026, 11, 25))
+    # CRDT with RvslInd: a debit undone, money back on the account (CdtDbtInd says the way)
+    assert (reversal.amount, reversal.booking_date) == (Decimal("75.00"), date(2026, 11, 25))
 
 
 def test_a_pending_entry_is_not_money_on_the_account_yet() -> None:

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from ...domain.errors import InvalidValue
+from ...domain.money import minor_units
 from ...domain.payment_aids import is_creditor_reference
 from ...domain.statements import StatementTransaction
 
@@ -39,6 +41,15 @@ def creditor_reference_in(text: str) -> str | None:
             if is_creditor_reference(compact[m.start() : end]):
                 return compact[m.start() : end]
     return None
+
+
+def too_fine(amount: Decimal, currency: str) -> str | None:
+    """Why ``amount`` cannot be an amount of ``currency`` — more decimals than its ISO 4217
+    minor units (a broken file; ISO 20022 CurrencyAmount rule) — or None when it can."""
+    places = minor_units(currency)
+    if amount == amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN):
+        return None
+    return f"{amount} has more decimals than {currency} has minor units ({places})"
 
 
 class StatementError(InvalidValue):
@@ -90,4 +101,5 @@ __all__ = [
     "creditor_reference_in",
     "detect_format",
     "parse_statement",
+    "too_fine",
 ]

@@ -35,7 +35,7 @@ from lxml import etree  # type: ignore[import-untyped]
 from ...domain.errors import InvalidValue
 from ...domain.money import check_currency
 from ...domain.statements import StatementTransaction
-from . import StatementError
+from . import StatementError, too_fine
 
 _NS_PREFIX = "urn:iso:std:iso:20022:tech:xsd:camt.05"
 _CONTAINERS = {"camt.053": "Stmt", "camt.054": "Ntfctn", "camt.052": "Rpt"}
@@ -101,9 +101,12 @@ class _Reader:
             raise _fail(amt, f"amount {amt.text!r} must be a non-negative number")
         ccy = amt.get("Ccy") or ""
         try:
-            return value, check_currency(ccy)
+            currency = check_currency(ccy)
         except InvalidValue:
             raise _fail(amt, f"Ccy {ccy!r} is not an ISO 4217 currency") from None
+        if (fault := too_fine(value, currency)) is not None:
+            raise _fail(amt, fault)
+        return value, currency
 
 
 def parse(data: bytes) -> list[StatementTransaction]:
@@ -159,8 +162,12 @@ def _entry(r: _Reader, entry: etree._Element, account: str) -> list[StatementTra
             tx_amt = r.find(tx, "Amt")
             if tx_amt is None:  # before .001.03 the amount sat only in AmtDtls
                 tx_amt = r.find(tx, "AmtDtls/TxAmt/Amt")
-            if tx_amt is not None and len(details) > 1:
-                tx_amount, _ = r.amount(tx_amt)
+            if len(details) > 1:  # a batch: each transfer is its own line, with its amount
+                if tx_amt is None:
+                    raise _fail(tx, "a transfer of a batch entry has no Amt of its own")
+                tx_amount, tx_currency = r.amount(tx_amt)
+                if tx_currency != currency:
+                    raise _fail(tx_amt, f"{tx_currency} in an entry booked in {currency}")
             tx_ref = r.text(tx, "Refs/AcctSvcrRef")
             if tx_ref:
                 ref = tx_ref
@@ -192,10 +199,10 @@ def _sign(r: _Reader, entry: etree._Element) -> int:
         raise _fail(
             where if where is not None else entry, f"CdtDbtInd {indicator!r} is not CRDT or DBIT"
         )
-    sign = 1 if indicator == "CRDT" else -1
-    if r.text(entry, "RvslInd") == "true":
-        sign = -sign  # a reversal books the opposite way
-    return sign
+    # RvslInd only says the entry undoes an earlier one; CdtDbtInd is already the way the
+    # money moves now (ISO 20022 ReportEntry: "If the CreditDebitIndicator is DBIT and
+    # ReversalIndicator is Yes, the original operation was a credit entry")
+    return 1 if indicator == "CRDT" else -1
 
 
 def _details(r: _Reader, tx: etree._Element, *, debit: bool) -> dict[str, str | None]:

@@ -27,7 +27,7 @@ from typing import Any
 from ...domain.errors import InvalidValue
 from ...domain.money import check_currency
 from ...domain.statements import StatementTransaction
-from . import StatementError, creditor_reference_in
+from . import StatementError, creditor_reference_in, too_fine
 
 _COLUMNS = (
     "date_col",
@@ -110,6 +110,9 @@ def _row(row: dict[str, str], m: dict[str, Any]) -> StatementTransaction:
             _number(credit, m, "credit_col") if credit else -abs(_number(debit, m, "debit_col"))
         )
     text = " ".join(col("text_col").split())
+    currency = check_currency(m.get("currency") or col("currency_col"), field="currency_col")
+    if (fault := too_fine(amount, currency)) is not None:
+        raise ValueError(fault)
     return StatementTransaction(
         account=m.get("account") or col("account_col"),
         booking_date=_date(col("date_col"), m, "date_col"),
@@ -117,7 +120,7 @@ def _row(row: dict[str, str], m: dict[str, Any]) -> StatementTransaction:
         if col("value_date_col")
         else None,
         amount=amount,
-        currency=check_currency(m.get("currency") or col("currency_col"), field="currency_col"),
+        currency=currency,
         counterparty_name=col("name_col") or None,
         counterparty_iban=col("iban_col").replace(" ", "").upper() or None,
         remittance=text,

@@ -18,7 +18,7 @@ from ofxtools.models.base import Aggregate
 from ofxtools.Parser import OFXTree
 
 from ...domain.statements import StatementTransaction
-from . import StatementError, creditor_reference_in
+from . import StatementError, creditor_reference_in, too_fine
 
 _STMTTRN = re.compile(rb"<STMTTRN>", re.IGNORECASE)
 
@@ -50,7 +50,10 @@ def parse(data: bytes) -> list[StatementTransaction]:
                     f"transaction {fields.get('FITID')!r} is invalid: {_explain(exc, fields)}",
                     field=f"line {where}",
                 ) from None
-            out.append(_transaction(f"{bank}/{account}" if bank else account, currency, trn))
+            tx = _transaction(f"{bank}/{account}" if bank else account, currency, trn)
+            if (fault := too_fine(tx.amount, tx.currency)) is not None:
+                raise StatementError(f"transaction {trn.fitid!r}: {fault}", field=f"line {where}")
+            out.append(tx)
     return out
 
 

@@ -216,7 +216,7 @@ def _row(statement_id: int, tx: StatementTransaction) -> dict[str, Any]:
         amount=tx.amount,
         currency=tx.currency,
         counterparty_name=(tx.counterparty_name or None) and tx.counterparty_name[:200],
-        counterparty_iban=tx.counterparty_iban,
+        counterparty_iban=tx.counterparty_iban and tx.counterparty_iban[:64],
         remittance=tx.remittance,
         structured_ref=tx.structured_ref,
         bank_ref=tx.bank_ref and tx.bank_ref[:100],

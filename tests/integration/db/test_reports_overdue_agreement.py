@@ -1,0 +1,42 @@
+"""The dashboard's "overdue" and the reminders' "overdue" are one definition, on SQLite and
+PostgreSQL: issue 6 says an invoice turns overdue when its due date passes in the *client's*
+time zone — the day the reminders, the admin list and the ``invoice.overdue`` webhook use."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from autoinvoice.adapters.db import tables as t
+from autoinvoice.services.reminders import client_today
+from autoinvoice.services.reports import aging_report, overdue_clients_report
+from cashflow_world import make_ledger
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="services/reports.py and adapters/db/reports.py (and the weekly audit) date "
+    "overdue by the issuing entity's time zone, the reminders and the admin lists by the "
+    "client's: for hours around midnight the dashboard calls 'current' what reminders dun",
+)
+def test_an_invoice_the_reminders_treat_as_overdue_is_overdue_on_the_dashboard(
+    database_url: str, tmp_path: Path
+) -> None:
+    # 12:00 UTC on 25 November: 13:00 in Berlin (the entity), 01:00 on the 26th in Auckland
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    ledger = make_ledger(database_url, tmp_path, now=now)
+    cid = ledger.client("Kiwi Ltd")
+    with ledger.app.engine.begin() as c:
+        c.execute(
+            update(t.clients).where(t.clients.c.id == cid).values(timezone="Pacific/Auckland")
+        )
+    ledger.invoice("Kiwi Ltd", "500", due=date(2026, 11, 25))
+    with ledger.app.uow(read_only=True) as uow:
+        assert client_today(uow.clients.get(cid), now) > date(2026, 11, 25)  # reminders: late
+    (row,) = aging_report(uow=ledger.app.uow(read_only=True), clock=ledger.clock).rows
+    overdue = overdue_clients_report(uow=ledger.app.uow(read_only=True), clock=ledger.clock)
+    ledger.app.engine.dispose()
+    assert (row.overdue, [o.name for o in overdue]) == (500, ["Kiwi Ltd"])
