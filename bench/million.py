@@ -11,7 +11,9 @@ Fills a PostgreSQL database (migrated to head here; create it fresh with
 * statuses that follow from the habit and ``today``: ``paid`` (``amount_paid`` = gross,
   ``paid_at`` set) when the expected payment date has passed, otherwise open —
   ``issued`` / ``sent`` / ``viewed`` or ``partially_paid`` (0 < ``amount_paid`` < gross);
-  about 1.5 % ``void`` (nothing paid). Numbers are gapless per entity, in issue-date order.
+  about 1.5 % ``void`` (nothing paid). Numbers are gapless per entity, in issue-date order;
+* what is paid on an invoice is a ``payments`` row with its ``payment`` allocation — or, for
+  one invoice in 40, a ``credit_note`` allocation (settled by a credit note).
 
 Entities and clients go through SQLAlchemy Core (a few thousand rows); invoices go through
 PostgreSQL ``COPY … FROM STDIN`` with psycopg 3 (text format, 50,000 rows per write), then
@@ -355,6 +357,24 @@ def _rows(
         )
 
 
+# What was paid on each invoice, as the ledger records it: a bank payment and its allocation;
+# one invoice in 40 settled by a credit note instead (which the forecast must not learn from).
+_PAID = "FROM invoices WHERE kind = 'invoice' AND amount_paid > 0"
+_WHEN = "COALESCE(paid_at, issued_at + INTERVAL '20 days')"
+_SETTLEMENTS = (
+    "INSERT INTO payments (client_id, invoice_id, amount, applied, currency, method,"
+    " reference, received_at, recorded_at)"
+    f" SELECT client_id, id, amount_paid, amount_paid, currency, 'bank', number, {_WHEN},"
+    f" {_WHEN} {_PAID} AND id % 40 <> 0",
+    "INSERT INTO payment_allocations (invoice_id, client_id, kind, payment_id, amount,"
+    " currency, created_at)"
+    " SELECT invoice_id, client_id, 'payment', id, amount, currency, received_at FROM payments",
+    "INSERT INTO payment_allocations (invoice_id, client_id, kind, amount, currency,"
+    f" created_at) SELECT id, client_id, 'credit_note', amount_paid, currency, {_WHEN}"
+    f" {_PAID} AND id % 40 = 0",
+)
+
+
 def seed_invoices(
     url: str, n: int = 1_000_000, *, today: date, clients: int = 2_000, seed: int = 7
 ) -> dict[str, int]:
@@ -393,11 +413,14 @@ def seed_invoices(
                 copy.write("".join(batch))
                 progress.advance(task, len(batch))
         conn.commit()
+        for sql in _SETTLEMENTS:
+            conn.execute(sql)
+        conn.commit()
         # what autovacuum does to a live database: statistics, and the visibility map that
         # lets the reports' index-only scans skip the table
         conn.autocommit = True
-        conn.execute("VACUUM ANALYZE invoices")
-        conn.execute("VACUUM ANALYZE clients")
+        for table in ("invoices", "clients", "payments", "payment_allocations"):
+            conn.execute(f"VACUUM ANALYZE {table}")
     console.print(
         f"seeded {n:,} invoices for {clients:,} clients in {time.perf_counter() - t0:.1f} s: "
         + ", ".join(f"{k} {v:,}" for k, v in sorted(tally.items()))

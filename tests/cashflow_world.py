@@ -55,7 +55,11 @@ class Ledger:
         kind: str = "invoice",
         hold_reason: str | None = None,
         contract_id: int | None = None,
+        settled_by: str = "payment",
     ) -> int:
+        """An invoice row; what is paid on it also gets its allocation (of ``settled_by``:
+        ``payment`` — with the payment, received on ``paid_on`` — ``credit`` or
+        ``credit_note``), as the ledger writes it."""
         cid = self.clients[client] if isinstance(client, str) else client
         self.seq += 1
         with self.app.uow(read_only=True) as uow:
@@ -68,7 +72,7 @@ class Ledger:
             ).scalar_one()
             issue = issued or due - timedelta(days=30)
             draft = status == "draft"
-            return int(
+            inv_id = int(
                 c.execute(
                     insert(t.invoices)
                     .values(
@@ -100,6 +104,37 @@ class Ledger:
                     .returning(t.invoices.c.id)
                 ).scalar_one()
             )
+            if Decimal(paid) and kind == "invoice":
+                at = datetime.combine(paid_on or issue, time(11), UTC)
+                money = {
+                    "client_id": cid,
+                    "amount": Decimal(paid),
+                    "currency": currency or crow.currency,
+                }
+                pay_id = None
+                if settled_by == "payment":
+                    pay_id = c.execute(
+                        insert(t.payments)
+                        .values(
+                            **money,
+                            invoice_id=inv_id,
+                            applied=Decimal(paid),
+                            method="bank_transfer",
+                            received_at=at,
+                            recorded_at=at,
+                        )
+                        .returning(t.payments.c.id)
+                    ).scalar_one()
+                c.execute(
+                    insert(t.payment_allocations).values(
+                        **money,
+                        invoice_id=inv_id,
+                        kind=settled_by,
+                        payment_id=pay_id,
+                        created_at=at,
+                    )
+                )
+            return inv_id
 
 
 def make_ledger(database_url: str, tmp: Path, now: datetime = NOW) -> Ledger:

@@ -15,10 +15,11 @@ Rules (every figure is **per currency**: EUR is never added to INR):
   ``1-30``, ``31-60``, ``61-90``, ``90+``.
 * **DSO**, the simple (average) method: ``receivables / credit sales of the last 90 days ×
   90``, where receivables are today's open balances and credit sales the gross totals of
-  invoices issued in the 90 days up to and including today (void ones excluded). No sales in
-  the period → no DSO.
+  invoices issued in the 90 days up to and including today (void ones excluded), less the
+  credit notes issued in those days. No sales in the period → no DSO.
 * **Forecast**: each client's *payment delay* is the average of (payment date − due date)
-  in days over its paid invoices, rounded half away from zero (0 without history). An open
+  in days over its invoices settled with money (credit notes and client credit say nothing
+  about when a client pays), rounded half away from zero (0 without history). An open
   balance is expected on ``due_date + delay``; if that day has passed it is expected in the
   first week. Weeks are ISO weeks (Monday–Sunday): week 1 is the one holding today, then
   seven more; anything later is reported as ``later``.

@@ -16,12 +16,13 @@ module (config, a calculator ``evaluate(state, today)``, and an applicator, whic
   a minimum number of days after the due date before a fee, how many fees and how much,
   whether each reminder sets a new payment deadline, and the statutory flat compensation.
   Each default names its source; all of them can be replaced by configuration.
-* The fee is charged as a line of the reminder (the invoice itself is immutable): the
-  reminder asks for the open balance plus the fee. Not as an invoice of its own: these
-  sums are compensation, outside the scope of VAT (DE: damages under § 288 BGB; FR: the
-  indemnité is not subject to TVA), and an EN 16931 invoice with a category "O" line may
-  carry no VAT identifiers (BR-O-02) — a seller registered for VAT would need a second,
-  differently shaped invoice type for it.
+* The fee is not added to the reminded invoice (it is immutable): when the reminder is
+  sent, the applicator raises it as an invoice of its own (``services/reminder_fees.py``),
+  so it is a receivable in the ledger, and the reminder asks for the open balance plus the
+  fee. These sums are compensation, outside the scope of VAT (DE: damages under § 288 BGB;
+  FR: the indemnité is not subject to TVA): the fee invoice's line is category "O", and
+  such an EN 16931 invoice carries no VAT identifiers (BR-O-02). A fee invoice is never
+  charged a fee of its own.
 
 >>> policy = ReminderPolicy.default()
 >>> state = DunningState(status="sent", due_date=date(2026, 3, 1),

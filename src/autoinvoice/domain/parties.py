@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale
 
@@ -35,6 +35,7 @@ def country_name(code: str, locale: str = "en") -> str:
     return Locale.parse(locale).territories.get(code, code)
 
 
+@lru_cache(maxsize=4096)  # every invoice read back checks its two parties' ids again
 def check_tax_id(country: str, tax_id: str, *, field: str = "tax_id") -> str:
     """Validate and normalise ``tax_id`` for ``country``; ``InvalidValue`` names ``field``."""
     from stdnum.au import abn

@@ -4,9 +4,12 @@ time) and for the owner (a period, with opening and closing balances; CSV and PD
 
 Rules: drafts and void invoices never appear; a payment counts on the day it was received
 (its UTC date), a refund of client credit (money paid back: a debit) on the day it was paid
-out; entries of one day are ordered invoices and credit notes first (by id), then payments,
-then refunds (by id). The opening balance is everything before the period's first day;
-closing = opening + debits − credits of the period. Each currency is its own statement.
+out; a reversed payment (bank return, chargeback) stays on the day it came and its reversal
+is a debit of the same amount on the day it was undone, so a period once stated never
+changes afterwards; entries of one day are ordered invoices and credit notes first (by id),
+then payments, then refunds, then reversals (by id). The opening balance is everything
+before the period's first day; closing = opening + debits − credits of the period. Each
+currency is its own statement.
 """
 
 from __future__ import annotations
@@ -72,9 +75,12 @@ def ledger_rows(
         if inv is not None:
             label += f" for {inv.number}"
         day = p["received_at"].date()
-        entries.append(
-            (day, _PAYMENT_ORDER + p["id"], label, ZERO, p["amount"], None, p["reference"] or "")
-        )
+        ref = p["reference"] or ""
+        entries.append((day, _PAYMENT_ORDER + p["id"], label, ZERO, p["amount"], None, ref))
+        if p.get("reversed_at") is not None:  # undone later: owed again from that day
+            undone = f"{label} reversed: {p['reversal_reason']}"
+            order = 3 * _PAYMENT_ORDER + p["id"]
+            entries.append((p["reversed_at"].date(), order, undone, p["amount"], ZERO, None, ref))
     for r in refunds:  # money paid back out of the client's credit: owed to it no more
         if r.currency == currency:
             label, order = f"Refund ({r.method.replace('_', ' ')})", 2 * _PAYMENT_ORDER + r.id

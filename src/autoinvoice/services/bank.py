@@ -5,8 +5,11 @@
   is skipped — so re-importing the same or an overlapping statement adds nothing), then each
   new credit matched against the open invoices (``domain.matching``, the open items loaded
   once per currency). A confident match is applied through
-  ``services.payments.apply_receipt`` with the line's key as the idempotency key (so it is
-  never applied twice); an uncertain one waits in the review list with its candidates.
+  ``services.receipt_batches.apply_receipts``, :data:`APPLY_CHUNK` lines at a time, with the
+  line's key as the idempotency key (so it is never applied twice); the open items follow
+  each match at once, so the next line is matched against what is left. An uncertain match
+  waits in the review list with its candidates. A payment the ledger refuses fails the
+  import as a whole (nothing of it is stored), as it did when lines were applied one by one.
   Debits are stored as ``outgoing`` and not matched.
 * ``confirm(tx, invoice_ids, …)`` — an operator picks the invoice(s) of a waiting line: the
   payment is applied the same way. ``dismiss(tx, …)`` — the line is not a payment for us.
@@ -29,6 +32,10 @@ from ..domain.statements import StatementTransaction
 from .errors import Conflict
 from .payments import Receipt, ReceivePayment, apply_receipt
 from .ports import Clock, UnitOfWork
+from .receipt_batches import apply_receipts
+
+APPLY_CHUNK = 500  # confident matches applied together (a few statements per chunk)
+Pending = list[tuple[dict[str, Any], ReceivePayment]]  # matched lines' outcomes and payments
 
 
 # -- the repository port (uow.bank) ----------------------------------------------------------
@@ -120,6 +127,23 @@ def _open_items(uow: UnitOfWork, currency: str, payers: list[tuple[str, int]]) -
     return OpenItems.build(invoices, payers)
 
 
+def _receipt(
+    tx: StatementTransaction, key: str, client_id: int, allocations: Sequence[tuple[int, Decimal]]
+) -> ReceivePayment:
+    """The payment a statement line makes, keyed by the line (applied once, however often)."""
+    return ReceivePayment(
+        client_id=client_id,
+        amount=tx.amount,
+        currency=tx.currency,
+        received_at=_received_at(tx.booking_date),
+        method="bank",
+        reference=(tx.end_to_end_id or tx.bank_ref or tx.remittance[:200] or None),
+        idempotency_key=f"bank:{key}"[:200],
+        invoice_ids=tuple(i for i, _ in allocations),
+        payer=tx.counterparty_name,
+    )
+
+
 def _apply(
     uow: UnitOfWork,
     tx: StatementTransaction,
@@ -130,22 +154,26 @@ def _apply(
     now: datetime,
     actor: str,
 ) -> Receipt:
-    return apply_receipt(
-        uow,
-        ReceivePayment(
-            client_id=client_id,
-            amount=tx.amount,
-            currency=tx.currency,
-            received_at=_received_at(tx.booking_date),
-            method="bank",
-            reference=(tx.end_to_end_id or tx.bank_ref or tx.remittance[:200] or None),
-            idempotency_key=f"bank:{key}"[:200],
-            invoice_ids=tuple(i for i, _ in allocations),
-            payer=tx.counterparty_name,
-        ),
-        now=now,
-        actor=actor,
-    )
+    return apply_receipt(uow, _receipt(tx, key, client_id, allocations), now=now, actor=actor)
+
+
+def _apply_pending(
+    uow: UnitOfWork,
+    pending: Pending,
+    result: ImportResult,
+    *,
+    now: datetime,
+    actor: str,
+) -> None:
+    """Apply the matched lines waiting in ``pending`` (their outcome gets the payment id);
+    the first refusal fails the import, as a refusal of one line always did."""
+    receipts = apply_receipts(uow, [cmd for _, cmd in pending], now=now, actor=actor)
+    for (outcome, _), receipt in zip(pending, receipts, strict=True):
+        if not isinstance(receipt, Receipt):
+            raise receipt
+        outcome["payment_id"] = receipt.payment_id
+        result.payment_ids.append(receipt.payment_id)
+    pending.clear()
 
 
 def _candidates(m: Match) -> list[dict[str, Any]]:
@@ -162,16 +190,15 @@ def _candidates(m: Match) -> list[dict[str, Any]]:
 
 
 def _decide(
-    uow: UnitOfWork,
     row_id: int,
     tx: StatementTransaction,
     items: OpenItems | None,
     result: ImportResult,
-    *,
-    now: datetime,
-    actor: str,
+    pending: Pending,
 ) -> dict[str, Any]:
-    """Match one new line and apply it when sure; its stored outcome (counted in result)."""
+    """Match one new line; its stored outcome (counted in result). A sure match joins
+    ``pending`` (to be applied) and is settled on the open items now: the ledger spreads the
+    amount over the same invoices, in the same order, against the same balances."""
     m = match(tx, items) if items is not None and tx.is_credit else Match(Outcome.OUTGOING)
     outcome: dict[str, Any] = dict(
         id=row_id,
@@ -184,11 +211,9 @@ def _decide(
     )
     if m.outcome is Outcome.APPLIED and items is not None:
         assert m.client_id is not None
-        receipt = _apply(uow, tx, tx.key, m.client_id, m.allocations, now=now, actor=actor)
-        outcome["payment_id"] = receipt.payment_id
-        result.payment_ids.append(receipt.payment_id)
-        for a in receipt.allocations:
-            items.settle(a.invoice_id, a.amount)
+        pending.append((outcome, _receipt(tx, tx.key, m.client_id, m.allocations)))
+        for invoice_id, part in m.allocations:
+            items.settle(invoice_id, part)
         result.applied += 1
     elif m.outcome is Outcome.REVIEW:
         result.review += 1
@@ -225,14 +250,16 @@ def import_statement(
         payers = uow.bank.known_payers() if any(tx.is_credit for _, tx in new) else []
         items: dict[str, OpenItems] = {}
         outcomes = []
+        pending: Pending = []
         for n, (row_id, tx) in enumerate(new, 1):
             if tx.is_credit and tx.currency not in items:
                 items[tx.currency] = _open_items(uow, tx.currency, payers)
-            outcomes.append(
-                _decide(uow, row_id, tx, items.get(tx.currency), result, now=now, actor=actor)
-            )
+            outcomes.append(_decide(row_id, tx, items.get(tx.currency), result, pending))
+            if len(pending) == APPLY_CHUNK:
+                _apply_pending(uow, pending, result, now=now, actor=actor)
             if progress is not None and n % 100 == 0:
                 progress(100)
+        _apply_pending(uow, pending, result, now=now, actor=actor)
         uow.bank.set_outcomes(outcomes)
         if progress is not None:
             progress(len(new) % 100)

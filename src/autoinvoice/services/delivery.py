@@ -28,10 +28,11 @@ from typing import Any
 
 from babel.dates import format_date
 
-from ..domain.invoice import Invoice, InvoiceStatus
+from ..domain.invoice import Invoice, InvoiceKind, InvoiceStatus
 from ..domain.payment_aids import creditor_reference, format_creditor_reference
 from .einvoices import FORMATS, filename, generate
 from .labels import email_labels_for
+from .ledger import AllocationKind
 from .outgoing import EventType, emit
 from .ports import (
     Attachment,
@@ -168,6 +169,7 @@ def _prepare(
         kinds = {"pdf"} | {k for c in clients.values() for k in c.documents.attach}
         stored = {k: uow.documents.get_many(list(live), k) for k in sorted(kinds)}
         tokens = uow.invoices.portal_tokens(list(live))
+        from_credit = {i for i, inv in live.items() if _paid_from_credit(inv, uow)}
         uow.commit()
     out = []
     for inv_id, inv in live.items():
@@ -191,6 +193,7 @@ def _prepare(
                 templates=templates,
                 config=config,
                 now=clock.now(),
+                paid_from_credit=inv_id in from_credit,
             )
         except Exception as exc:
             failures[job.id] = exc
@@ -199,20 +202,48 @@ def _prepare(
     return out
 
 
+def _paid_from_credit(inv: Invoice, uow: UnitOfWork) -> bool:
+    """An invoice paid in full by the client's credit balance alone (typically applied in
+    the issuing transaction); read only for the rare invoice already paid when it goes out."""
+    if inv.kind is not InvoiceKind.INVOICE or inv.status is not InvoiceStatus.PAID:
+        return False
+    kinds = {a.kind for a in uow.ledger.allocations(invoice_id=inv.id)}
+    return kinds == {AllocationKind.CREDIT}
+
+
 def invoice_context(
-    inv: Invoice, entity: EntityRecord, client: ClientRecord, token: str, config: DeliveryConfig
+    inv: Invoice,
+    entity: EntityRecord,
+    client: ClientRecord,
+    token: str,
+    config: DeliveryConfig,
+    *,
+    paid_from_credit: bool = False,
 ) -> dict[str, Any]:
-    """What an email about ``inv`` may print (the templates' context, without ``t``)."""
+    """What an email about ``inv`` may print (the templates' context, without ``t``).
+
+    ``settled``: an invoice with nothing left to pay (client credit applied at issue, a
+    payment that came before the email, a total of zero) — and ``paid_from_credit`` when the
+    client's credit balance paid it all. A credit note is settled by nature: it has no due
+    date and no payment reference, and ``corrects`` names the invoice it credits."""
     lang = client.language
+    credit_note = inv.kind is InvoiceKind.CREDIT_NOTE
+    settled = credit_note or inv.status is InvoiceStatus.PAID
     return {
         "invoice": {
             "number": inv.number,
+            "kind": inv.kind.value,
             "total": inv.gross.format(lang),
-            "due_date": format_date(inv.due_date, "medium", locale=lang) if inv.due_date else "",
+            "due_date": format_date(inv.due_date, "medium", locale=lang)
+            if inv.due_date and not settled
+            else "",
             "currency": inv.currency,
             "balance": inv.balance.format(lang),
+            "settled": settled,
+            "paid_from_credit": paid_from_credit and not credit_note,
+            "corrects": inv.corrects[0] if credit_note and inv.corrects else None,
             "payment_reference": format_creditor_reference(creditor_reference(inv.number))
-            if inv.number
+            if inv.number and not settled
             else None,
         },
         "client": {"name": inv.buyer.name, "contact_name": None},
@@ -313,11 +344,13 @@ def _compose(
     templates: EmailTemplates,
     config: DeliveryConfig,
     now: datetime,
+    paid_from_credit: bool = False,
 ) -> OutgoingEmail:
-    context = invoice_context(inv, entity, client, token, config)
+    context = invoice_context(inv, entity, client, token, config, paid_from_credit=paid_from_credit)
     context["t"] = email_labels_for(client.language)
     return compose_email(
-        "invoice_email",
+        # a credit note has its own wording: money the client gets, nothing to pay
+        "credit_note_email" if inv.kind is InvoiceKind.CREDIT_NOTE else "invoice_email",
         context,
         inv,
         entity,

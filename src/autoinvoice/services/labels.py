@@ -297,6 +297,22 @@ _EMAIL_EN = {
     "due_date": "Due date",
     "payment_reference": "Payment reference",
     "link_help": "If the button does not work, copy this link into your browser:",
+    # an invoice with nothing left to pay when it goes out
+    "paid": "paid",
+    "paid_label": "Paid",
+    "paid_from_credit": "paid in full from your credit balance — nothing to pay",
+    "paid_in_full": "already paid in full — nothing to pay",
+    # a credit note (money the client gets back or keeps as credit)
+    "credit_note": "Credit note",
+    "cn_attached": "Please find attached credit note",
+    "cn_crediting": "crediting invoice",
+    "cn_nothing_to_pay": "There is nothing to pay: the amount is taken off that invoice, and "
+    "whatever you have already paid on it is kept as credit on your account.",
+    "cn_view_online": "You can also view and download it online:",
+    "cn_button": "View credit note online",
+    "cn_questions": "If you have any questions about this credit note, just reply to this email",
+    "amount_credited": "Amount credited",
+    "credited_invoice": "Credits invoice",
 }
 _EMAIL = {
     "en": _EMAIL_EN,
@@ -320,6 +336,23 @@ _EMAIL = {
         "payment_reference": "Zahlungsreferenz",
         "link_help": "Falls die Schaltfläche nicht funktioniert, kopieren Sie diesen Link in "
         "Ihren Browser:",
+        "paid": "bezahlt",
+        "paid_label": "Bezahlt",
+        "paid_from_credit": "vollständig aus Ihrem Guthaben bezahlt – Sie müssen nichts zahlen",
+        "paid_in_full": "bereits vollständig bezahlt – Sie müssen nichts zahlen",
+        "credit_note": "Rechnungskorrektur",
+        "cn_attached": "anbei erhalten Sie die Rechnungskorrektur",
+        "cn_crediting": "zur Rechnung",
+        "cn_nothing_to_pay": "Sie müssen nichts zahlen: Der Betrag wird von dieser Rechnung "
+        "abgezogen, und was Sie darauf bereits gezahlt haben, bleibt als Guthaben auf Ihrem "
+        "Kundenkonto.",
+        "cn_view_online": "Sie können die Rechnungskorrektur auch online ansehen und "
+        "herunterladen:",
+        "cn_button": "Rechnungskorrektur online ansehen",
+        "cn_questions": "Bei Fragen zu dieser Rechnungskorrektur antworten Sie einfach auf diese "
+        "E-Mail",
+        "amount_credited": "Gutschriftsbetrag",
+        "credited_invoice": "Korrektur zur Rechnung",
     },
     "fr": {
         "invoice": "Facture",
@@ -340,6 +373,21 @@ _EMAIL = {
         "due_date": "Échéance",
         "payment_reference": "Référence de paiement",
         "link_help": "Si le bouton ne fonctionne pas, copiez ce lien dans votre navigateur :",
+        "paid": "réglée",
+        "paid_label": "Réglé",
+        "paid_from_credit": "entièrement réglée par votre solde créditeur — vous n'avez rien "
+        "à payer",
+        "paid_in_full": "déjà entièrement réglée — vous n'avez rien à payer",
+        "credit_note": "Avoir",
+        "cn_attached": "veuillez trouver ci-joint l'avoir",
+        "cn_crediting": "relatif à la facture",
+        "cn_nothing_to_pay": "Vous n'avez rien à payer : ce montant est déduit de cette "
+        "facture, et ce que vous avez déjà réglé sur celle-ci reste à votre crédit.",
+        "cn_view_online": "Vous pouvez aussi le consulter et le télécharger en ligne :",
+        "cn_button": "Voir l'avoir en ligne",
+        "cn_questions": "Pour toute question sur cet avoir, répondez simplement à cet e-mail",
+        "amount_credited": "Montant de l'avoir",
+        "credited_invoice": "Avoir relatif à la facture",
     },
     "hi": {
         "invoice": "बीजक",
@@ -360,6 +408,20 @@ _EMAIL = {
         "due_date": "देय तिथि",
         "payment_reference": "भुगतान संदर्भ",
         "link_help": "यदि बटन काम न करे, तो यह लिंक अपने ब्राउज़र में कॉपी करें:",
+        "paid": "भुगतान हो चुका",
+        "paid_label": "भुगतान हो चुका",
+        "paid_from_credit": "आपकी क्रेडिट शेष राशि से पूरा भुगतान हो चुका है — कुछ भी देय नहीं",
+        "paid_in_full": "पूरा भुगतान पहले ही हो चुका है — कुछ भी देय नहीं",
+        "credit_note": "क्रेडिट नोट",
+        "cn_attached": "कृपया संलग्न क्रेडिट नोट देखें",
+        "cn_crediting": "मूल बीजक सं.",
+        "cn_nothing_to_pay": "आपको कुछ भी भुगतान नहीं करना है: यह राशि उस बीजक से घटा दी जाती "
+        "है, और उस पर आपके द्वारा पहले से किया गया भुगतान आपके खाते में क्रेडिट के रूप में रहता है।",
+        "cn_view_online": "आप इसे ऑनलाइन भी देख और डाउनलोड कर सकते हैं:",
+        "cn_button": "क्रेडिट नोट ऑनलाइन देखें",
+        "cn_questions": "इस क्रेडिट नोट के बारे में कोई प्रश्न हो तो इस ईमेल का उत्तर दें",
+        "amount_credited": "क्रेडिट राशि",
+        "credited_invoice": "मूल बीजक सं.",
     },
 }
 

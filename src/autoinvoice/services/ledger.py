@@ -14,12 +14,12 @@ The SQL adapter is ``adapters/db/ledger.py``; the use cases are in ``payments.py
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..domain.numbering import NumberSeries
 
@@ -101,6 +101,11 @@ class Ledger(Protocol):
         spend the same client credit (PostgreSQL ``FOR UPDATE``; SQLite has one writer)."""
         ...
 
+    def lock_clients(self, client_ids: Sequence[int]) -> set[int]:
+        """:meth:`lock_client` for many clients in one statement, in id order; the ids that
+        exist (the caller refuses the others)."""
+        ...
+
     def open_balances(self, client_id: int, currency: str) -> list[tuple[int, Decimal]]:
         """(id, open balance) of the client's open invoices (kind invoice) in ``currency``
         with a balance, oldest due date first (then issue date, then id)."""
@@ -119,6 +124,11 @@ class Ledger(Protocol):
         payment_id: int | None = None,
         credit_note_id: int | None = None,
     ) -> int: ...
+    def add_allocations(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Many :meth:`add_allocation` calls (each row holds its keyword arguments) in one
+        statement; the new ids in the rows' order."""
+        ...
+
     def allocations(
         self,
         *,
@@ -161,6 +171,11 @@ class Ledger(Protocol):
         credit_note_id: int | None = None,
     ) -> int:
         """A signed movement of client credit (negative takes credit away)."""
+        ...
+
+    def add_credits(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Many :meth:`add_credit` calls (each row holds its keyword arguments) in two
+        statements; the new ids in the rows' order."""
         ...
 
     def credit_balance(self, client_id: int, currency: str) -> Decimal: ...

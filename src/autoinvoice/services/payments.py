@@ -12,16 +12,19 @@ With an ``idempotency_key`` (a provider's payment id, a bank transaction id, an 
 Idempotency-Key) the same payment is recorded once however often it arrives: the repeat
 returns the first receipt with ``duplicate=True``.
 
-:func:`apply_receipt` works inside the caller's open unit of work (the bank import applies many
-in one transaction); :func:`receive_payment` is the one-transaction use case;
+:func:`apply_receipt` works inside the caller's open unit of work; ``receipt_batches.py``'s
+``apply_receipts`` does the same for many receipts with a few statements per batch (the bank
+import's matches); :func:`receive_payment` is the one-transaction use case;
 :func:`record_payment` is the single-invoice form the payment provider and the CLI use.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from ..domain.errors import InvalidTransition, InvalidValue
 from ..domain.invoice import (
@@ -124,6 +127,32 @@ def allocate(
         credit_note_id=credit_note_id,
     )
     uow.invoices.save(invoice)
+    emit_allocated(uow, now, invoice, alloc_id, kind, amount, payment_id)
+    uow.audit.record(
+        **allocation_audit(
+            invoice,
+            alloc_id,
+            kind,
+            amount,
+            now=now,
+            actor=actor,
+            payment_id=payment_id,
+            credit_note_id=credit_note_id,
+        )
+    )
+    return alloc_id
+
+
+def emit_allocated(
+    uow: UnitOfWork,
+    now: datetime,
+    invoice: Invoice,
+    alloc_id: int,
+    kind: AllocationKind,
+    amount: Money,
+    payment_id: int | None,
+) -> None:
+    """The webhooks of one allocation, told with the invoice as that allocation left it."""
     emit(
         uow,
         now,
@@ -137,7 +166,21 @@ def allocate(
     if invoice.status is InvoiceStatus.PAID:
         assert invoice.paid_at is not None
         emit(uow, now, EventType.PAID, invoice, paid_at=invoice.paid_at.isoformat())
-    uow.audit.record(
+
+
+def allocation_audit(
+    invoice: Invoice,
+    alloc_id: int,
+    kind: AllocationKind,
+    amount: Money,
+    *,
+    now: datetime,
+    actor: str,
+    payment_id: int | None = None,
+    credit_note_id: int | None = None,
+) -> dict[str, Any]:
+    """The audit entry of one allocation (``uow.audit.record``'s arguments)."""
+    return dict(
         at=now,
         actor=actor,
         action="invoice.payment_received",
@@ -153,7 +196,6 @@ def allocate(
             "status": invoice.status.value,
         },
     )
-    return alloc_id
 
 
 def unallocate(
@@ -210,12 +252,17 @@ def _oldest_first(uow: UnitOfWork, client_id: int, money: Money) -> list[Invoice
 
 def _targets(uow: UnitOfWork, cmd: ReceivePayment, money: Money) -> list[Invoice]:
     """The invoices to apply to, in order, locked; named ones are checked one by one."""
-    currency = money.currency
     if not cmd.invoice_ids:
         return _oldest_first(uow, cmd.client_id, money)
+    return named_targets(cmd, uow.invoices.get_many(cmd.invoice_ids, for_update=True), money)
+
+
+def named_targets(cmd: ReceivePayment, found: Mapping[int, Invoice], money: Money) -> list[Invoice]:
+    """``cmd.invoice_ids`` out of ``found``, in order, each checked: it exists, is billed to
+    the client, is an invoice (not a credit note) in the payment's currency, and is issued."""
+    currency = money.currency
     if len(set(cmd.invoice_ids)) != len(cmd.invoice_ids):
         raise InvalidValue("an invoice is named twice", field="invoice_ids")
-    found = uow.invoices.get_many(cmd.invoice_ids, for_update=True)
     out = []
     for pos, inv_id in enumerate(cmd.invoice_ids):
         inv = found.get(inv_id)
@@ -242,7 +289,8 @@ def _targets(uow: UnitOfWork, cmd: ReceivePayment, money: Money) -> list[Invoice
     return out
 
 
-def _replay(uow: UnitOfWork, payment_id: int, client_id: int) -> Receipt:
+def replay(uow: UnitOfWork, payment_id: int, client_id: int) -> Receipt:
+    """The receipt of a payment recorded before, for a repeat of its idempotency key."""
     paid = uow.ledger.payment(payment_id)
     if paid.client_id != client_id:
         raise Conflict(
@@ -271,8 +319,8 @@ def apply_receipt(uow: UnitOfWork, cmd: ReceivePayment, *, now: datetime, actor:
     if cmd.idempotency_key:
         seen = uow.payments.by_key(cmd.idempotency_key)
         if seen is not None:
-            return _replay(uow, seen[0], cmd.client_id)
-    plan, left = _plan(_targets(uow, cmd, money), money)
+            return replay(uow, seen[0], cmd.client_id)
+    plan, left = spread(_targets(uow, cmd, money), money)
     first = plan[0][0].id if plan else (cmd.invoice_ids[0] if cmd.invoice_ids else None)
     pid = uow.payments.add(
         client_id=cmd.client_id,
@@ -295,17 +343,29 @@ def apply_receipt(uow: UnitOfWork, cmd: ReceivePayment, *, now: datetime, actor:
             amount=left.amount,
             currency=left.currency,
             kind=CreditMove.OVERPAYMENT,
-            note=f"payment {pid}: the part above the open invoices",
+            note=overpayment_note(pid),
             at=now,
             payment_id=pid,
         )
     receipt = Receipt(pid, tuple(Allocation(i.id or 0, p.amount) for i, p in plan), left.amount)
-    uow.audit.record(
+    uow.audit.record(**receipt_audit(cmd, money, receipt, now=now, actor=actor))
+    return receipt
+
+
+def overpayment_note(payment_id: int) -> str:
+    return f"payment {payment_id}: the part above the open invoices"
+
+
+def receipt_audit(
+    cmd: ReceivePayment, money: Money, receipt: Receipt, *, now: datetime, actor: str
+) -> dict[str, Any]:
+    """The audit entry of one recorded payment (``uow.audit.record``'s arguments)."""
+    return dict(
         at=now,
         actor=actor,
         action="payment.received",
         subject_type="payment",
-        subject_id=pid,
+        subject_id=receipt.payment_id,
         detail={
             "client_id": cmd.client_id,
             "amount": str(money.amount),
@@ -314,13 +374,12 @@ def apply_receipt(uow: UnitOfWork, cmd: ReceivePayment, *, now: datetime, actor:
             "reference": cmd.reference,
             "payer": cmd.payer,
             "allocations": {str(a.invoice_id): str(a.amount) for a in receipt.allocations},
-            "credited": str(left.amount),
+            "credited": str(receipt.credited),
         },
     )
-    return receipt
 
 
-def _plan(targets: list[Invoice], money: Money) -> tuple[list[tuple[Invoice, Money]], Money]:
+def spread(targets: list[Invoice], money: Money) -> tuple[list[tuple[Invoice, Money]], Money]:
     """Spread ``money`` over the open balances in order: (invoice, part) pairs and the rest."""
     plan: list[tuple[Invoice, Money]] = []
     left = money

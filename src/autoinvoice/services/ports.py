@@ -8,7 +8,7 @@ Records defined here are what crosses the port: plain frozen dataclasses.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -255,6 +255,11 @@ class Invoices(Protocol):
         invoice is a draft (issued invoices are immutable); ``seq`` when it is being issued."""
         ...
 
+    def save_many(self, invoices: Sequence[Invoice]) -> None:
+        """:meth:`save` for many: one executemany UPDATE of the status, dates and payment
+        figures of the issued ones (a draft among them is saved alone, lines and all)."""
+        ...
+
     def delete_draft(self, invoice_id: int) -> None: ...
     def by_number(self, number: str) -> Invoice: ...
     def summaries(
@@ -293,6 +298,16 @@ class Payments(Protocol):
     ) -> int: ...
     def by_key(self, idempotency_key: str) -> tuple[int, int | None] | None:
         """(payment id, invoice id) of the payment recorded under this key."""
+        ...
+
+    def by_keys(self, keys: Sequence[str]) -> dict[str, tuple[int, int | None]]:
+        """:meth:`by_key` for many keys in one query: key → (payment id, invoice id) of the
+        keys recorded before."""
+        ...
+
+    def add_many(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Many :meth:`add` calls (each row holds its keyword arguments) in one statement;
+        the new ids in the rows' order."""
         ...
 
     def for_invoice(self, invoice_id: int) -> list[dict[str, Any]]: ...

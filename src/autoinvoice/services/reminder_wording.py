@@ -37,6 +37,7 @@ _EN: Final = {
     "This is our final notice before we pass the claim on for collection.",
     "open_amount": "Open amount",
     "late_fee": "Late fee",
+    "fee_invoiced": "A late fee of {fee} has been invoiced as {number}.",
     "total_due": "Total due",
     "pay_by": "Please pay by",
     "already_paid": "If you have paid in the meantime, thank you, and please disregard this email.",
@@ -62,6 +63,7 @@ _WORDING: Final = {
         "Inkassounternehmen übergeben.",
         "open_amount": "Offener Betrag",
         "late_fee": "Mahngebühr",
+        "fee_invoiced": "Eine Mahngebühr von {fee} haben wir mit der Rechnung {number} berechnet.",
         "total_due": "Zu zahlen",
         "pay_by": "Bitte zahlen Sie bis",
         "already_paid": "Sollten Sie inzwischen gezahlt haben, danken wir Ihnen und bitten "
@@ -86,6 +88,7 @@ _WORDING: Final = {
         "de la créance.",
         "open_amount": "Montant restant dû",
         "late_fee": "Indemnité de retard",
+        "fee_invoiced": "Une indemnité de retard de {fee} a été facturée sous le numéro {number}.",
         "total_due": "Total à payer",
         "pay_by": "Merci de régler avant le",
         "already_paid": "Si vous avez réglé entre-temps, merci et ne tenez pas compte de cet "
@@ -108,6 +111,7 @@ _WORDING: Final = {
         "वसूली के लिए दावा आगे भेजने से पहले यह हमारी अंतिम सूचना है।",
         "open_amount": "बकाया राशि",
         "late_fee": "विलंब शुल्क",
+        "fee_invoiced": "{fee} का विलंब शुल्क चालान {number} के रूप में जारी किया गया है।",
         "total_due": "कुल देय",
         "pay_by": "कृपया इस तिथि तक भुगतान करें",
         "already_paid": "यदि आपने इस बीच भुगतान कर दिया है, तो धन्यवाद; कृपया इस ईमेल को अनदेखा करें।",

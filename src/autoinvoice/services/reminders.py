@@ -9,8 +9,10 @@ disputed, or the client paused reminders, in the meantime.
   transaction. The row's unique ``(invoice_id, step)`` makes a second scanner — another
   scheduler instance, a restart — add nothing.
 * :func:`send_reminders` (the ``remind`` job) re-reads the invoice, its disputes and the
-  client's pauses in its own transaction just before sending, and records
-  ``skipped: paid`` (or void, disputed, paused) instead of sending. The email has a stable
+  client's pauses in its own transaction just before sending; instead of sending it records
+  ``skipped: void``, or, when the invoice was paid, disputed or paused meanwhile, frees the
+  step again (audited as ``reminder.skipped``): a paid invoice is not scanned, and if the
+  payment is reversed the step is due again rather than counted as taken. The email has a stable
   Message-ID logged before sending, so a retried job never sends a second copy.
 * Disputes and pauses are their own records (``invoice_disputes``, ``reminder_pauses``),
   opened and closed with an audit entry; a payment stops reminders by changing the
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -45,12 +47,14 @@ from .ports import (
     ClientRecord,
     Clock,
     EmailTemplates,
+    EntityRecord,
     Job,
     Mailer,
     OutgoingEmail,
     PermanentMailError,
     UnitOfWork,
 )
+from .reminder_fees import is_fee_invoice, raise_fee_invoice
 from .reminder_wording import reminder_labels_for
 
 REMIND = "remind"
@@ -164,6 +168,14 @@ class Reminders(Protocol):
         ...
 
     def get(self, reminder_id: int) -> ReminderRecord: ...
+    def fee_invoice_of(self, reminder_id: int) -> int | None:
+        """The invoice the reminder's late fee was raised as (``reminder_fees.py``)."""
+        ...
+
+    def fee_invoices(self, invoice_ids: Sequence[int]) -> set[int]:
+        """The invoices among ``invoice_ids`` that are late fees themselves."""
+        ...
+
     def history(self, invoice_ids: Sequence[int]) -> dict[int, builtins.list[SentReminder]]:
         """The steps taken per invoice, in step order (a skipped one's fee not counted)."""
         ...
@@ -405,9 +417,12 @@ def _queue(
 ) -> None:
     """Write a reminder row and its job for each invoice of ``items`` with a step due."""
     ctx = _load(uow, items, pauses)
+    fee_invoices = uow.reminders.fee_invoices([i.id for i in items])
     due: list[tuple[NewReminder, Decision]] = []
     for inv in items:
         decision, today = decide(inv, ctx, policy, rules, now)
+        if inv.id in fee_invoices and decision.fee is not None:  # no fees on a late fee
+            decision = replace(decision, fee=None, fee_kind=None, fee_note="a late fee itself")
         if decision.step is None:
             key = decision.reason.split(" on ")[0]
             report.reasons[key] = report.reasons.get(key, 0) + 1
@@ -524,7 +539,11 @@ def _send_one(
         ctx = _load(uow, [OpenInvoice.of(inv)])
         client = uow.clients.get(inv.client_id or 0)
         stop = _stop_reason(OpenInvoice.of(inv), ctx, client_today(client, now))
-        email = None if stop else _compose(inv, client, reminder, uow, templates, config, now)
+        email = None
+        if not stop:
+            entity = uow.entities.get(client.entity_id)
+            fee_inv = _fee_invoice(uow, inv, client, entity, reminder, now, worker)
+            email = _compose(inv, client, entity, reminder, fee_inv, uow, templates, config, now)
         if email is None or _already_sent(uow, reminder, email, now):
             if stop:
                 _skip(uow, reminder, stop, now, worker)
@@ -561,9 +580,10 @@ def _send_one(
 
 
 def _skip(uow: UnitOfWork, reminder: ReminderRecord, stop: str, now: datetime, worker: str) -> None:
-    if stop in ("paid", "void"):  # since the scan: not sent, and never will be
+    if stop == "void":  # since the scan: not sent, and never will be
         uow.reminders.mark(reminder.id, "skipped", at=now, detail=stop)
-    else:  # disputed or paused: the step is free again for when that ends
+    else:  # paid, disputed or paused: the step is free again for when that ends — a payment
+        # can be reversed (a bank return, a chargeback) and the invoice is open again
         uow.reminders.release(reminder.id)
     _audit(uow, now, worker, "reminder.skipped", reminder, {"reason": stop})
 
@@ -593,10 +613,30 @@ def _audit(
     )
 
 
+def _fee_invoice(
+    uow: UnitOfWork,
+    inv: Invoice,
+    client: ClientRecord,
+    entity: EntityRecord,
+    reminder: ReminderRecord,
+    now: datetime,
+    actor: str,
+) -> Invoice | None:
+    """The invoice the reminder's fee is raised as (None: no fee, or ``inv`` is a fee)."""
+    if reminder.fee is None or not reminder.fee.is_positive() or is_fee_invoice(inv):
+        return None
+    return raise_fee_invoice(
+        uow, inv, reminder.fee, client=client, entity=entity, reminder_id=reminder.id,
+        now=now, actor=actor,
+    )  # fmt: skip
+
+
 def _compose(
     inv: Invoice,
     client: ClientRecord,
+    entity: EntityRecord,
     reminder: ReminderRecord,
+    fee_inv: Invoice | None,
     uow: UnitOfWork,
     templates: EmailTemplates,
     config: DeliveryConfig,
@@ -604,17 +644,19 @@ def _compose(
 ) -> OutgoingEmail:
     from babel.dates import format_date
 
-    entity = uow.entities.get(client.entity_id)
     lang = client.language
     context = invoice_context(inv, entity, client, uow.invoices.portal_token(inv.id or 0), config)
     balance = inv.balance
-    total = balance + reminder.fee if reminder.fee else balance
+    # the fee is owed on its own invoice; the reminder asks for both
+    fee = fee_inv.gross if fee_inv is not None else None
+    total = balance + fee_inv.balance if fee_inv is not None else balance
     today = client_today(client, now)
     context["reminder"] = {
         "tone": reminder.tone,
         "step": reminder.step,
         "days_overdue": max((today - inv.due_date).days, 0) if inv.due_date else 0,
-        "fee": reminder.fee.format(lang) if reminder.fee else None,
+        "fee": fee.format(lang) if fee else None,
+        "fee_invoice": fee_inv.number if fee_inv is not None else None,
         "total_due": total.format(lang),
         "pay_by": format_date(reminder.pay_by, "medium", locale=lang) if reminder.pay_by else None,
     }

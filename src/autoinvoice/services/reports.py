@@ -3,13 +3,16 @@
 Each use case reads in one read-only transaction; the SQL behind the ``Reports`` port runs
 one aggregate query per report over ``invoices`` (balances are ``gross_total -
 amount_paid`` there), and ``domain/cashflow.py`` turns the sums into figures. Every figure
-is per currency. "Today" is each issuing entity's business date (its time zone), the date
-its invoices carry; the forecast's weeks start from the earliest of those dates.
+is per currency. Past due (aging, overdue clients) is counted on each client's date, in
+the client's time zone — the day the reminders and the ``invoice.overdue`` webhook go by.
+The DSO's sales period counts issue dates, so it goes by each issuing entity's business
+date (the date its invoices carry); the reports' ``today`` and the forecast's first week are
+the earliest of the entities' dates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -31,6 +34,7 @@ from ..domain.cashflow import (
     forecast_weeks,
     top_per_currency,
 )
+from ..domain.recurrence import zone
 from .ports import Clock, UnitOfWork
 
 TOP_OVERDUE = 5
@@ -38,14 +42,20 @@ TOP_OVERDUE = 5
 
 class Reports(Protocol):
     """Aggregates over ``invoices`` for the cash-flow reports; read-only, one query each.
-    ``todays`` maps each issuing entity id to its business date."""
+    ``todays`` maps each issuing entity id (``dso_sums``) or each client time zone
+    (``aging_sums``, ``overdue_clients``) to its date."""
 
     def zones(self) -> dict[int, str]:
         """Each issuing entity's IANA time zone."""
         ...
 
-    def aging_sums(self, todays: dict[int, date]) -> list[tuple[str, str, Decimal, int]]:
-        """(currency, bucket key, open balance, invoice count) of open invoices."""
+    def client_zones(self) -> list[str]:
+        """The distinct IANA time zones of the clients."""
+        ...
+
+    def aging_sums(self, todays: dict[str, date]) -> list[tuple[str, str, Decimal, int]]:
+        """(currency, bucket key, open balance, invoice count) of open invoices, days past
+        due counted on the client's date."""
         ...
 
     def dso_sums(self, todays: dict[int, date], days: int) -> list[tuple[str, Decimal, Decimal]]:
@@ -56,8 +66,8 @@ class Reports(Protocol):
         """(currency, week index or None for later, open balance expected then)."""
         ...
 
-    def overdue_clients(self, todays: dict[int, date]) -> list[OverdueClient]:
-        """Every client with an overdue balance, per currency."""
+    def overdue_clients(self, todays: dict[str, date]) -> list[OverdueClient]:
+        """Every client with an overdue balance (on the client's date), per currency."""
         ...
 
 
@@ -85,6 +95,11 @@ def entity_todays(zones: dict[int, str], now: datetime) -> dict[int, date]:
     return {eid: now.astimezone(ZoneInfo(tz)).date() for eid, tz in zones.items()}
 
 
+def client_todays(zones: Iterable[str], now: datetime) -> dict[str, date]:
+    """The date in each client time zone at ``now`` (``reminders.client_today`` per zone)."""
+    return {tz: now.astimezone(zone(tz)).date() for tz in zones}
+
+
 def _today(todays: dict[int, date], clock: Clock) -> date:
     return min(todays.values(), default=clock.now().astimezone(UTC).date())
 
@@ -92,7 +107,9 @@ def _today(todays: dict[int, date], clock: Clock) -> date:
 def aging_report(*, uow: UnitOfWork, clock: Clock) -> AgingReport:
     with uow:
         todays = entity_todays(uow.reports.zones(), clock.now())
-        rows = aging_from_sums(uow.reports.aging_sums(todays))
+        rows = aging_from_sums(
+            uow.reports.aging_sums(client_todays(uow.reports.client_zones(), clock.now()))
+        )
     return AgingReport(_today(todays, clock), rows)
 
 
@@ -117,7 +134,7 @@ def overdue_clients_report(
     *, uow: UnitOfWork, clock: Clock, limit: int = TOP_OVERDUE
 ) -> list[OverdueClient]:
     with uow:
-        todays = entity_todays(uow.reports.zones(), clock.now())
+        todays = client_todays(uow.reports.client_zones(), clock.now())
         rows = uow.reports.overdue_clients(todays)
     return top_per_currency(rows, limit)
 
@@ -126,13 +143,14 @@ def cashflow_snapshot(*, uow: UnitOfWork, clock: Clock) -> CashflowSnapshot:
     """All the dashboard's figures in one read transaction (so they agree with each other)."""
     with uow:
         todays = entity_todays(uow.reports.zones(), clock.now())
+        clients = client_todays(uow.reports.client_zones(), clock.now())
         today = _today(todays, clock)
         span = forecast_weeks(today)
         return CashflowSnapshot(
             today=today,
-            aging=aging_from_sums(uow.reports.aging_sums(todays)),
+            aging=aging_from_sums(uow.reports.aging_sums(clients)),
             dso=dso_from_sums(uow.reports.dso_sums(todays, DSO_DAYS)),
             weeks=span,
             forecast=forecast_from_sums(uow.reports.forecast_sums(span)),
-            overdue_clients=top_per_currency(uow.reports.overdue_clients(todays), TOP_OVERDUE),
+            overdue_clients=top_per_currency(uow.reports.overdue_clients(clients), TOP_OVERDUE),
         )

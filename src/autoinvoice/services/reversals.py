@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -23,7 +23,7 @@ from ..domain.recurrence import require_aware
 from .client_credit import withdraw_credit
 from .errors import Conflict
 from .ledger import AllocationKind, CreditMove
-from .payments import Allocation, check_amount, to_minor_units, unallocate
+from .payments import Allocation, allocate, check_amount, to_minor_units, unallocate
 from .ports import Clock, UnitOfWork
 
 
@@ -35,6 +35,8 @@ class Reversal:
     credit_taken_back_from: tuple[int, ...]  # invoices whose credit application was undone
     # credit the payment made that was refunded already: money the client now owes back
     unrecovered: Decimal = Decimal(0)
+    # invoice id → the part of its credit notes that settles it again instead of the payment
+    credit_notes_restored: dict[int, Decimal] = field(default_factory=dict)
 
 
 def _reason(reason: str) -> str:
@@ -73,6 +75,9 @@ def reverse_payment(
                 reason=f"payment {payment_id} reversed: {why}",
                 payment_id=payment_id,
             )
+        restored = _restore_credit_notes(
+            uow, paid.client_id, {a.invoice_id for a in allocs}, now=now, actor=actor
+        )
         uow.ledger.add_reversal(payment_id, reason=why, actor=actor, at=now)
         out = Reversal(
             payment_id,
@@ -80,6 +85,7 @@ def reverse_payment(
             taken.amount,
             tuple(touched),
             (made - taken).amount,
+            restored,
         )
         uow.audit.record(
             at=now,
@@ -93,9 +99,55 @@ def reverse_payment(
                 "credit_withdrawn": str(taken.amount),
                 "unrecovered": str(out.unrecovered),
                 "credit_taken_back_from": list(touched),
+                "credit_notes_restored": {str(k): str(v) for k, v in restored.items()},
             },
         )
         uow.commit()
+    return out
+
+
+def _restore_credit_notes(
+    uow: UnitOfWork, client_id: int, invoice_ids: set[int], *, now: datetime, actor: str
+) -> dict[int, Decimal]:
+    """Give back to each reopened invoice what its credit notes took off.
+
+    A credit note issued while the invoice was paid could not settle it, so its amount became
+    client credit (``credit_notes.issue_credit_note``). Once the payment is reversed the
+    invoice is open again and the credit note's amount belongs on it: that part of the client
+    credit (as much as is left — credit spent or refunded meanwhile stays owed) becomes the
+    credit note's allocation on its invoice, as if the note had been issued with the invoice
+    unpaid. Other client credit stays unapplied, as after any reversal."""
+    out: dict[int, Decimal] = {}
+    for invoice_id in sorted(invoice_ids):
+        links = uow.ledger.credit_notes_of(invoice_id)
+        if not links:
+            continue
+        inv = uow.invoices.get(invoice_id, for_update=True)
+        notes = uow.invoices.get_many([link.credit_note_id for link in links])
+        on_invoice = uow.ledger.allocations(invoice_id=invoice_id, kind=AllocationKind.CREDIT_NOTE)
+        for cn_id, cn in sorted(notes.items()):
+            settled = sum((a.amount for a in on_invoice if a.credit_note_id == cn_id), Decimal(0))
+            credit = Money(
+                uow.ledger.credit_balance(client_id, inv.currency), inv.currency
+            ).rounded()
+            amount = min(cn.gross - Money(settled, inv.currency), inv.balance, credit)
+            if not amount.is_positive():
+                continue
+            uow.ledger.add_credit(
+                client_id=client_id,
+                amount=-amount.amount,
+                currency=amount.currency,
+                kind=CreditMove.CREDIT_NOTE,
+                note=f"credit note {cn.number} settles invoice {inv.number} again: "
+                "its payment was reversed",
+                at=now,
+                credit_note_id=cn_id,
+            )
+            allocate(
+                uow, inv, amount, AllocationKind.CREDIT_NOTE, now=now, actor=actor,
+                credit_note_id=cn_id,
+            )  # fmt: skip
+            out[invoice_id] = out.get(invoice_id, Decimal(0)) + amount.amount
     return out
 
 

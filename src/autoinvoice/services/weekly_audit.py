@@ -42,7 +42,7 @@ from ..domain.lint import CHECKS, CheckSettings, Context
 from ..domain.money import Money
 from .alerts import NOTIFY
 from .ports import ClientRecord, Clock, UnitOfWork
-from .reports import entity_todays
+from .reports import client_todays, entity_todays
 
 WINDOW = timedelta(days=7)
 SEND_WEEKDAY, SEND_HOUR = 0, 7  # Monday, from 07:00 local time
@@ -84,9 +84,10 @@ class AuditFindings(Protocol):
         """Ids of invoices issued since ``since`` under a contract (void left out)."""
         ...
 
-    def overdue_invoices(self, todays: dict[int, date], limit: int) -> list[dict[str, Any]]:
-        """Open invoices past due, oldest due first: id, number, client_name, currency,
-        balance, due_date, entity_id."""
+    def overdue_invoices(self, todays: dict[str, date], limit: int) -> list[dict[str, Any]]:
+        """Open invoices past due on the client's date (``todays``: client time zone →
+        date), oldest due first: id, number, client_name, client_timezone, currency,
+        balance, due_date."""
         ...
 
     def week_done(self, week: str) -> bool: ...
@@ -110,6 +111,7 @@ class AuditSection:
     fix: str
     items: list[AuditItem]
     more: int = 0  # items left out after MAX_ITEMS
+    totals: tuple[Money, ...] = ()  # what the section's items add up to, per currency
 
     @property
     def count(self) -> int:
@@ -283,17 +285,31 @@ def _contracts(uow: UnitOfWork, since: datetime) -> list[AuditItem]:
     return items
 
 
-def _overdue(uow: UnitOfWork, todays: dict[int, date]) -> list[AuditItem]:
-    rows = uow.audit_findings.overdue_invoices(todays, MAX_ITEMS + 100)
-    return [
+def _overdue(uow: UnitOfWork, todays: dict[str, date]) -> AuditSection:
+    """The first ``MAX_ITEMS`` overdue invoices; their number and open balance per currency
+    counted and summed in SQL over all of them (the dashboard's overdue-clients query, the
+    same filter), so the section is right however many are late."""
+    per_currency: dict[str, Money] = {}
+    count = 0
+    for c in uow.reports.overdue_clients(todays):
+        count += c.invoices
+        owed = Money.of(c.balance, c.currency)
+        per_currency[c.currency] = per_currency.get(c.currency, Money.zero(c.currency)) + owed
+    rows = uow.audit_findings.overdue_invoices(todays, MAX_ITEMS)
+    first = min(todays.values(), default=date.min)  # a client added since zones were read
+    items = [
         AuditItem(
             f"{r['number']} — {r['client_name']}",
             f"{Money.of(r['balance'], r['currency']).format('en')} open, "
-            f"{days_past_due(r['due_date'], todays[r['entity_id']])} days past due",
+            f"{days_past_due(r['due_date'], todays.get(r['client_timezone'], first))}"
+            " days past due",
             f"/invoices/{r['id']}",
         )
         for r in rows
     ]
+    heading, fix = SECTIONS["overdue"]
+    totals = tuple(per_currency[cur] for cur in sorted(per_currency))
+    return AuditSection("overdue", heading, fix, items, max(0, count - len(items)), totals)
 
 
 def _build(uow: UnitOfWork, now: datetime) -> WeeklyAudit:
@@ -308,9 +324,11 @@ def _build(uow: UnitOfWork, now: datetime) -> WeeklyAudit:
         "edited_time": _edited(uow, since),
         "incomplete_clients": _clients(uow),
         "contract_mismatch": _contracts(uow, since),
-        "overdue": _overdue(uow, todays),
     }
-    return WeeklyAudit(iso_week(today), today, now, [_section(k, v) for k, v in found.items()])
+    sections = [_section(k, v) for k, v in found.items()] + [
+        _overdue(uow, client_todays(uow.reports.client_zones(), now))
+    ]
+    return WeeklyAudit(iso_week(today), today, now, sections)
 
 
 def weekly_audit(*, uow: UnitOfWork, clock: Clock) -> WeeklyAudit:
@@ -329,7 +347,8 @@ def audit_email(audit: WeeklyAudit, base_url: str) -> tuple[str, str]:
     )
     lines = [f"Weekly audit for {audit.week} (as of {audit.today:%d %b %Y}).", ""]
     for s in audit.sections:
-        lines.append(f"{s.heading}: {s.count or 'none'}")
+        owed = ", ".join(m.format("en") for m in s.totals)
+        lines.append(f"{s.heading}: {s.count or 'none'}" + (f" ({owed} open)" if owed else ""))
         if s.items:
             lines.append(f"  ({s.fix})")
         for item in s.items:

@@ -1,6 +1,6 @@
 """Payment reminders end to end, on SQLite and PostgreSQL, through a real SMTP server with a
 moved clock: every step of the ladder on its day and once, the stops (paid, paid between
-the scan and the send, void, disputed, paused), several scanners at once, the fee line, the
+the scan and the send, void, disputed, paused), several scanners at once, the fee, the
 client's language and time zone, sandbox mode."""
 
 from __future__ import annotations
@@ -96,8 +96,8 @@ def test_a_payment_between_the_scan_and_the_send_is_recorded_not_sent(world: Wor
     )
     world.work()
     assert reminder_mails(world) == []
-    [row] = rows(world, inv_id)
-    assert (row.status, row.detail) == ("skipped", "paid")
+    # not stored as taken: should the payment be reversed, the step is due again
+    assert rows(world, inv_id) == []
     assert world.audit("reminder.skipped")[0]["detail"]["reason"] == "paid"
 
 
@@ -186,7 +186,7 @@ def test_a_job_retried_after_sending_does_not_send_again(world: World) -> None:
     assert [r.status for r in rows(world, inv_id)] == ["sent"]
 
 
-def test_the_fee_is_a_line_of_the_reminder(world: World) -> None:
+def test_the_fee_is_invoiced_on_its_own_and_named_in_the_reminder(world: World) -> None:
     ctx = dict(uow=world.app.uow(), clock=world.app.clock, actor="test")
     rem.set_policy(
         {"steps": [{"offset_days": 7, "tone": "firm", "fee": {"kind": "statutory"}}]},
@@ -202,6 +202,10 @@ def test_the_fee_is_a_line_of_the_reminder(world: World) -> None:
     assert "Late fee: €40.00" in body and "Total due: €1,230.00" in body
     [row] = rows(world, inv_id)
     assert row.fee == Money.of("40.00", "EUR") and row.fee_kind == "statutory"
+    with world.app.uow(read_only=True) as uow:
+        fee = uow.invoices.get(uow.reminders.fee_invoice_of(row.id) or 0)
+    assert fee.gross == row.fee and fee.number and fee.number != mail["Subject"].split()[-1]
+    assert f"A late fee of €40.00 has been invoiced as {fee.number}." in body
 
 
 def norwegian_client(world: World, **kw: Any) -> int:

@@ -4,11 +4,18 @@ it is open again it is followed again, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-import pytest
-
+from autoinvoice.domain.invoice import InvoiceStatus
+from autoinvoice.domain.money import Money
+from autoinvoice.domain.tax import TaxCategory
 from autoinvoice.services import reminders as rem
-from autoinvoice.services.payments import RecordPayment, record_payment
+from autoinvoice.services.payments import (
+    ReceivePayment,
+    RecordPayment,
+    receive_payment,
+    record_payment,
+)
 from autoinvoice.services.reversals import reverse_payment
 from reminder_support import issue
 from trigger_world import World
@@ -40,12 +47,6 @@ def test_a_reopened_invoice_gets_the_reminders_that_are_due_again(world: World) 
     assert scan(world).queued == 1  # open again, a week late: the +7 step
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a step skipped as 'paid' stays stored as taken (uq (invoice, step), history "
-    "counts it), so after a reversal the invoice is never reminded of that step again — "
-    "and when it was the last step, never reminded at all",
-)
 def test_a_step_skipped_because_paid_is_sent_after_the_payment_is_reversed(
     world: World,
 ) -> None:
@@ -53,19 +54,22 @@ def test_a_step_skipped_because_paid_is_sent_after_the_payment_is_reversed(
     on(world, DUE + timedelta(days=30))
     assert scan(world).queued == 1  # the final notice is queued …
     pid = pay(world, inv_id)  # … the client pays before the worker sends it
-    world.work()  # recorded as skipped: paid
+    world.work()  # skipped: paid, and the step freed
     on(world, DUE + timedelta(days=35))
     reverse_payment(pid, "chargeback", uow=world.app.uow(), clock=world.app.clock, actor="t")
     # the invoice is open and 35 days late, and the client never had the final notice
     assert scan(world).queued == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the late fee lives only on the reminder row and email, never in the ledger: the "
-    "'Total due' the reminder asks for is booked as an overpayment, kept as client credit "
-    "and spent on the client's next invoice — the fee is handed back",
-)
+def fee_invoice(world: World, inv_id: int) -> Any:
+    """The late fee the reminder of ``inv_id`` raised, as an invoice of its own."""
+    with world.app.uow(read_only=True) as uow:
+        [row] = uow.reminders.list(inv_id)
+        fee_id = uow.reminders.fee_invoice_of(row.id)
+        assert fee_id is not None
+        return uow.invoices.get(fee_id)
+
+
 def test_a_late_fee_the_client_pays_is_not_turned_into_client_credit(world: World) -> None:
     rem.set_policy(
         {"steps": [{"offset_days": 7, "tone": "firm", "fee": {"kind": "statutory"}}]},
@@ -77,10 +81,51 @@ def test_a_late_fee_the_client_pays_is_not_turned_into_client_credit(world: Worl
     inv_id = issue(world)  # 1190.00
     on(world, DUE + timedelta(days=7))
     assert scan(world).queued == 1
-    world.work()  # "Late fee: €40.00 … Total due: €1,230.00"
+    world.work()  # "Late fee: €40.00 … Total due: €1,230.00", the fee invoiced on its own
+    fee = fee_invoice(world, inv_id)
+    assert fee.number and fee.gross == Money.of("40.00", "EUR")
+    assert [ln.tax.category for ln in fee.lines] == [TaxCategory.OUTSIDE_SCOPE]  # not VAT
     on(world, DUE + timedelta(days=9))
-    record_payment(  # the client pays what the reminder asked for
-        RecordPayment(inv_id, "1230.00"), uow=world.app.uow(), clock=world.app.clock, actor="t"
+    receive_payment(  # the client transfers what the reminder asked for
+        ReceivePayment(world.client_id, "1230.00", "EUR"),
+        uow=world.app.uow(),
+        clock=world.app.clock,
+        actor="t",
     )
     with world.app.uow(read_only=True) as uow:
-        assert uow.ledger.credit_balance(world.client_id, "EUR") == 0
+        assert uow.ledger.credit_balance(world.client_id, "EUR") == 0  # the fee is not credit
+        assert uow.invoices.get(inv_id).status is InvoiceStatus.PAID
+        assert uow.invoices.get(fee.id).status is InvoiceStatus.PAID  # the fee is collected
+
+
+def test_a_late_fee_invoice_is_reminded_but_never_charged_a_fee_of_its_own(
+    world: World,
+) -> None:
+    rem.set_policy(
+        {"steps": [{"offset_days": 7, "tone": "firm", "fee": {"kind": "fixed", "amount": "15"}}]},
+        client_id=None,
+        uow=world.app.uow(),
+        clock=world.app.clock,
+        actor="test",
+    )
+    inv_id = issue(world)
+    on(world, DUE + timedelta(days=7))
+    assert scan(world).queued == 1
+    world.work()
+    world.work()  # the reminder, then the fee invoice's own email
+    fee = fee_invoice(world, inv_id)
+    assert any(fee.number in m.message["Subject"] for m in world.smtp.messages)  # delivered
+    body = next(
+        m.message.get_body(("plain",)).get_content()
+        for m in world.smtp.messages
+        if m.message["Message-ID"].startswith("<reminder-")
+    )
+    assert f"A late fee of €15.00 has been invoiced as {fee.number}." in body
+    assert fee.due_date is not None
+    on(world, fee.due_date + timedelta(days=7))
+    assert scan(world).queued == 1  # the fee invoice is reminded like any invoice …
+    world.work()
+    with world.app.uow(read_only=True) as uow:
+        [row] = uow.reminders.list(fee.id)
+        assert row.fee is None  # … but no fee is charged on a fee
+        assert uow.reminders.fee_invoice_of(row.id) is None

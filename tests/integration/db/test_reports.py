@@ -119,6 +119,31 @@ def test_dso_divides_receivables_by_the_last_90_days_of_sales(
     assert row.dso == Decimal("70.0")  # 7000 / 9000 × 90
 
 
+def test_dso_takes_credit_notes_off_the_sales(database_url: str, tmp_path: Path) -> None:
+    ledger = make_ledger(database_url, tmp_path)
+    ledger.client("Acme")
+    day = TODAY - timedelta(days=10)
+    ledger.invoice("Acme", "6000", issued=day, due=day + timedelta(days=30))  # open
+    ledger.invoice("Acme", "3000", issued=day, due=day, status="paid", paid="3000", paid_on=day)
+    ledger.invoice(  # fully credited: no sale, nothing open
+        "Acme",
+        "1000",
+        issued=day,
+        due=day,
+        status="paid",
+        paid="1000",
+        paid_on=day,
+        settled_by="credit_note",
+    )
+    ledger.invoice("Acme", "1000", issued=TODAY, due=TODAY, kind="credit_note", status="paid")
+    (row,) = dso_report(uow=ledger.app.uow(read_only=True), clock=ledger.clock).rows
+    assert (row.receivables, row.credit_sales, row.dso) == (
+        Decimal(6000),
+        Decimal(9000),
+        Decimal("60.0"),
+    )
+
+
 def test_dso_is_absent_without_sales_in_the_period(database_url: str, tmp_path: Path) -> None:
     ledger = make_ledger(database_url, tmp_path)
     ledger.client("Acme")
@@ -189,9 +214,9 @@ def test_the_sql_reports_agree_with_the_pure_calculation_invoice_by_invoice(
     assert {a.currency: a.buckets for a in snap.aging} == aging
 
     sales: dict[str, Decimal] = defaultdict(Decimal)
-    for r in invoices:
+    for r in rows:  # credit notes take back sales
         if r.status not in ("void", "draft") and 0 <= (TODAY - r.issue_date).days < 90:
-            sales[r.currency] += r.gross_total
+            sales[r.currency] += -r.gross_total if r.kind == "credit_note" else r.gross_total
     assert {d.currency: d.dso for d in snap.dso} == {
         c: days_sales_outstanding(sum(a.values(), Decimal(0)), sales[c]) for c, a in aging.items()
     }

@@ -4,24 +4,17 @@ credit note is not a payment: an invoice it settled says nothing about when the 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
-
-import pytest
 
 from autoinvoice.services.credit_notes import IssueCreditNote, issue_credit_note
 from autoinvoice.services.reports import forecast_report
-from ledger_world import invoice, issued
+from ledger_world import invoice, issued, receive
 
 pytest_plugins = ["ledger_fixtures"]  # the app and client_id fixtures
 D = Decimal
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adapters/db/reports.py forecast_sums takes every paid invoice's paid_at as a "
-    "payment date; a credit note settles its invoice at once (paid_at = the note's issue), "
-    "so one cancelled invoice teaches the forecast that the client pays 30 days early",
-)
 def test_an_invoice_cancelled_by_a_credit_note_does_not_count_as_paying_early(
     app, client_id
 ) -> None:
@@ -36,4 +29,21 @@ def test_an_invoice_cancelled_by_a_credit_note_does_not_count_as_paying_early(
     (row,) = report.rows
     # no payment history: expected on its due date, not in this week
     (k,) = [k for k, w in enumerate(report.weeks) if w.start <= due <= w.end]
+    assert row.weeks[k] == D("1190.00"), (row.weeks, due)
+
+
+def test_an_invoice_settled_by_client_credit_does_not_count_as_paying_early(app, client_id) -> None:
+    late = issued(app, client_id, "100.00")  # 119.00, due in 30 days
+    start = app.clock.now()
+    app.clock.set(start + timedelta(days=40))  # paid 10 days late, twice over
+    receive(app, client_id, "238.00")
+    assert invoice(app, late).status.value == "paid"
+    from_credit = issued(app, client_id, "100.00")  # settled at issue, 30 days "early"
+    assert invoice(app, from_credit).status.value == "paid"
+    open_one = issued(app, client_id, "1000.00")  # 1190.00
+    due = invoice(app, open_one).due_date
+    report = forecast_report(uow=app.uow(), clock=app.clock)
+    (row,) = report.rows
+    # the habit is the one payment: 10 days late, not (10 − 30) / 2 = 10 days early
+    (k,) = [k for k, w in enumerate(report.weeks) if w.start <= due + timedelta(days=10) <= w.end]
     assert row.weeks[k] == D("1190.00"), (row.weeks, due)

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
+from autoinvoice.services.client_credit import apply_credit
 from autoinvoice.services.credit_notes import IssueCreditNote, issue_credit_note
 from autoinvoice.services.reversals import reverse_payment
 from ledger_world import check_ledger, credit, invoice, issued, receive
@@ -16,12 +15,6 @@ pytest_plugins = ["ledger_fixtures"]  # the app and client_id fixtures
 D = Decimal
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reverse_payment reopens the invoice for its whole gross and leaves the credit "
-    "note's amount as free client credit: the invoice is dunned and aged as owing 119.00 "
-    "while the client's net position is zero",
-)
 def test_a_payment_reversed_after_a_full_credit_note_leaves_nothing_owing(app, client_id) -> None:
     inv = issued(app, client_id, "100.00")  # 119.00
     paid = receive(app, client_id, "119.00", invoice_ids=(inv,))
@@ -34,3 +27,29 @@ def test_a_payment_reversed_after_a_full_credit_note_leaves_nothing_owing(app, c
     # the money came back to the client and the invoice was credited in full: owed neither
     # way — the open balance and the free credit should not both stand at 119.00
     assert (invoice(app, inv).balance.amount, credit(app, client_id)) == (0, 0)
+
+
+def test_credit_a_credit_note_made_that_was_spent_elsewhere_stays_owed_on_its_invoice(
+    app, client_id
+) -> None:
+    other = issued(app, client_id, "50.00")  # 59.50, open
+    inv = issued(app, client_id, "100.00")  # 119.00
+    paid = receive(app, client_id, "119.00", invoice_ids=(inv,))
+    issue_credit_note(
+        IssueCreditNote(inv, "service not delivered"), uow=app.uow(), clock=app.clock, actor="t"
+    )
+    apply_credit(client_id, other, uow=app.uow(), clock=app.clock, actor="t")  # 59.50 spent
+    out = reverse_payment(paid.payment_id, "chargeback", uow=app.uow(), clock=app.clock, actor="t")
+    assert out.credit_notes_restored == {inv: D("59.50")}  # what was left of the note's credit
+    assert check_ledger(app, client_id) == []
+    assert (invoice(app, inv).balance.amount, credit(app, client_id)) == (D("59.50"), 0)
+    assert invoice(app, other).balance.amount == 0  # the credit spent there stays spent
+
+
+def test_a_reversal_leaves_other_client_credit_unapplied(app, client_id) -> None:
+    inv = issued(app, client_id, "100.00")  # 119.00
+    paid = receive(app, client_id, "119.00", invoice_ids=(inv,))
+    receive(app, client_id, "30.00")  # nothing open: credit
+    out = reverse_payment(paid.payment_id, "bank return", uow=app.uow(), clock=app.clock, actor="t")
+    assert out.credit_notes_restored == {}
+    assert (invoice(app, inv).balance.amount, credit(app, client_id)) == (D("119.00"), D("30.00"))

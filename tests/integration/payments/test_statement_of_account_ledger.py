@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
-
 from autoinvoice.services.account_statements import statement_of_account
 from autoinvoice.services.reversals import RefundCredit, refund_credit, reverse_payment
 from ledger_world import credit, issued, receive
@@ -36,12 +34,6 @@ def test_a_refund_of_an_overpayment_brings_the_statement_back_to_zero(app, clien
     assert st.closing == 0, [(r.what, r.debit, r.credit, r.balance) for r in st.rows]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SqlPayments.for_client leaves a reversed payment out altogether, so a period "
-    "already stated changes after the fact; a statement shows the payment on the day it came "
-    "and its reversal (a debit) on the day it was undone",
-)
 def test_a_payment_reversed_later_stays_on_the_statement_of_its_own_period(app, client_id) -> None:
     issued(app, client_id, "100.00")  # 119.00
     paid = receive(app, client_id, "119.00")

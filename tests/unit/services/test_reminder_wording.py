@@ -32,6 +32,7 @@ def context(lang: str, tone: Tone, fee: str | None = None) -> dict[str, object]:
             "step": 2,
             "days_overdue": 9,
             "fee": fee,
+            "fee_invoice": "INV-2026-000124" if fee else None,
             "total_due": "€1,230.00" if fee else "€1,190.00",
             "pay_by": "3 Jan 2027",
         },
@@ -59,6 +60,7 @@ def test_the_templates_render_each_tone_in_each_language(lang: str, tone: Tone) 
     assert subject.startswith(t[f"subject_{tone}"]) and "INV-2026-000123" in subject
     assert "{number}" not in text and "INV-2026-000123" in text and "€40.00" in text
     assert "€1,230.00" in html and t["late_fee"] in html
+    assert "INV-2026-000124" in text and "INV-2026-000124" in html  # the fee's own invoice
 
 
 def test_a_reminder_without_a_fee_prints_no_fee_line() -> None:

@@ -8,7 +8,7 @@ would go through floats.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -27,6 +27,7 @@ from ...services.ledger import (
     RefundRecord,
 )
 from . import tables as t
+from .multirow import insert_ids
 from .upsert import insert_ignore
 
 CREDIT_NOTE_SERIES = "credit_notes"
@@ -80,6 +81,8 @@ def _refund(r: Any) -> RefundRecord:
 
 
 _PAYMENTS = select(_P, _R.c.reversed_at, _R.c.reason).outerjoin(_R, _R.c.payment_id == _P.c.id)
+_ALLOCATION_KEYS = ("payment_id", "invoice_id", "credit_note_id", "kind")  # one row each
+_CREDIT_MOVE_KEYS = ("allocation_id", "refund_id", "credit_note_id")
 
 
 class SqlLedger:
@@ -90,6 +93,14 @@ class SqlLedger:
         q = select(t.clients.c.id).where(t.clients.c.id == client_id).with_for_update()
         if self.conn.execute(q).scalar() is None:
             raise NotFound(f"client {client_id} does not exist", field="client_id")
+
+    def lock_clients(self, client_ids: Sequence[int]) -> set[int]:
+        wanted = sorted(set(client_ids))  # in id order, as every other client lock is taken
+        if not wanted:
+            return set()
+        c = t.clients.c
+        q = select(c.id).where(c.id.in_(wanted)).order_by(c.id).with_for_update()
+        return set(self.conn.execute(q).scalars())
 
     def open_balances(self, client_id: int, currency: str) -> list[tuple[int, Decimal]]:
         i = t.invoices
@@ -121,20 +132,35 @@ class SqlLedger:
         payment_id: int | None = None,
         credit_note_id: int | None = None,
     ) -> int:
-        return self.conn.execute(
-            insert(_A)
-            .values(
-                invoice_id=invoice_id,
-                client_id=client_id,
-                kind=kind.value,
-                amount=amount,
-                currency=currency,
-                created_at=at,
-                payment_id=payment_id,
-                credit_note_id=credit_note_id,
+        row = dict(
+            invoice_id=invoice_id,
+            client_id=client_id,
+            kind=kind,
+            amount=amount,
+            currency=currency,
+            at=at,
+            payment_id=payment_id,
+            credit_note_id=credit_note_id,
+        )
+        return self.add_allocations([row])[0]
+
+    def add_allocations(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        if not rows:
+            return []
+        params = [
+            dict(
+                invoice_id=r["invoice_id"],
+                client_id=r["client_id"],
+                kind=AllocationKind(r["kind"]).value,
+                amount=r["amount"],
+                currency=r["currency"],
+                created_at=r["at"],
+                payment_id=r.get("payment_id"),
+                credit_note_id=r.get("credit_note_id"),
             )
-            .returning(_A.c.id)
-        ).scalar_one()
+            for r in rows
+        ]
+        return insert_ids(self.conn, _A, params, _ALLOCATION_KEYS)
 
     def allocations(
         self,
@@ -214,28 +240,45 @@ class SqlLedger:
         refund_id: int | None = None,
         credit_note_id: int | None = None,
     ) -> int:
-        credit_id = self.conn.execute(
-            insert(t.client_credits)
-            .values(
-                client_id=client_id,
-                amount=amount,
-                currency=currency,
-                payment_id=payment_id,
-                note=note,
-                created_at=at,
-            )
-            .returning(t.client_credits.c.id)
-        ).scalar_one()
-        self.conn.execute(
-            insert(t.client_credit_moves).values(
-                credit_id=credit_id,
-                kind=kind.value,
-                allocation_id=allocation_id,
-                refund_id=refund_id,
-                credit_note_id=credit_note_id,
-            )
+        row = dict(
+            client_id=client_id,
+            amount=amount,
+            currency=currency,
+            kind=kind,
+            note=note,
+            at=at,
+            payment_id=payment_id,
+            allocation_id=allocation_id,
+            refund_id=refund_id,
+            credit_note_id=credit_note_id,
         )
-        return int(credit_id)
+        return self.add_credits([row])[0]
+
+    def add_credits(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        if not rows:
+            return []
+        credits = [
+            dict(
+                client_id=r["client_id"],
+                amount=r["amount"],
+                currency=r["currency"],
+                payment_id=r.get("payment_id"),
+                note=r["note"],
+                created_at=r["at"],
+            )
+            for r in rows
+        ]
+        ids = insert_ids(self.conn, t.client_credits, credits, ("payment_id",))
+        moves = [
+            dict(
+                credit_id=i,
+                kind=CreditMove(r["kind"]).value,
+                **{k: r.get(k) for k in _CREDIT_MOVE_KEYS},
+            )
+            for i, r in zip(ids, rows, strict=True)
+        ]
+        self.conn.execute(insert(t.client_credit_moves), moves)
+        return ids
 
     def credit_balance(self, client_id: int, currency: str) -> Decimal:
         return sum(self.credit_totals(client_id, currency).values(), Decimal(0))

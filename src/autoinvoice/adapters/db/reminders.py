@@ -22,6 +22,7 @@ from ...domain.dunning import FeeKind, SentReminder
 from ...domain.invoice import OPEN_STATUSES
 from ...domain.money import Money
 from ...services.errors import NotFound
+from ...services.reminder_fees import FEE_KEY, fee_key
 from ...services.reminders import (
     DEFAULT_SCOPE,
     Debtor,
@@ -229,6 +230,21 @@ class SqlReminders(_Repo):
         if row is None:
             raise NotFound(f"no reminder {reminder_id}", field="reminder_id")
         return _reminder(row)
+
+    def fee_invoice_of(self, reminder_id: int) -> int | None:
+        return self.conn.execute(
+            select(_I.c.id).where(_I.c.source_key == fee_key(reminder_id))
+        ).scalar_one_or_none()
+
+    def fee_invoices(self, invoice_ids: Sequence[int]) -> set[int]:
+        if not invoice_ids:
+            return set()
+        rows = self.conn.execute(
+            select(_I.c.id).where(
+                _I.c.id.in_(list(invoice_ids)), _I.c.source_key.startswith(FEE_KEY, autoescape=True)
+            )
+        )
+        return {r.id for r in rows}
 
     def history(self, invoice_ids: Sequence[int]) -> dict[int, builtins.list[SentReminder]]:
         out: dict[int, builtins.list[SentReminder]] = {}

@@ -10,12 +10,12 @@ from __future__ import annotations
 import builtins
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 
 from ...domain.contracts import BillingModel, Contract, Milestone, Rate
 from ...domain.documents import DEFAULT_ACCENT, Branding, DocumentSettings
@@ -43,6 +43,7 @@ from .codec import (
     tax_from_json,
     tax_to_json,
 )
+from .multirow import insert_ids
 from .upsert import insert_ignore
 
 
@@ -380,6 +381,19 @@ class SqlContracts(_Repo):
 # built once; values are bound per call (cheaper than .values() on every insert)
 _INSERT_INVOICE = insert(t.invoices).returning(t.invoices.c.id)
 _INSERT_AUDIT = insert(t.audit_log)
+_UPDATE_BY_ID = update(t.invoices).where(t.invoices.c.id == bindparam("_id"))
+_PAYMENT_KEYS = (
+    "client_id",
+    "invoice_id",
+    "amount",
+    "applied",
+    "currency",
+    "method",
+    "reference",
+    "received_at",
+    "recorded_at",
+    "idempotency_key",
+)
 _LIFECYCLE = (
     "status",
     "amount_paid",
@@ -487,6 +501,18 @@ class SqlInvoices(_Repo):
             self._insert_lines(invoice)
         self.conn.execute(update(t.invoices).where(t.invoices.c.id == invoice.id).values(**values))
         self._stored_status[invoice.id] = invoice.status.value
+
+    def save_many(self, invoices: Sequence[Invoice]) -> None:
+        rows = []
+        for inv in invoices:
+            assert inv.id is not None
+            if self._stored_status.get(inv.id) in (None, InvoiceStatus.DRAFT.value):
+                self.save(inv)  # a draft (or one not read here) is saved the careful way
+                continue
+            rows.append({"_id": inv.id, **self._lifecycle_values(inv)})
+            self._stored_status[inv.id] = inv.status.value
+        if rows:  # SET takes the columns of the parameters
+            self.conn.execute(_UPDATE_BY_ID, rows)
 
     def delete_draft(self, invoice_id: int) -> None:
         inv = self.get(invoice_id)
@@ -748,6 +774,20 @@ class SqlPayments(_Repo):
         ).first()
         return (row[0], row[1]) if row else None
 
+    def by_keys(self, keys: Sequence[str]) -> dict[str, tuple[int, int | None]]:
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        p = t.payments.c
+        q = select(p.idempotency_key, p.id, p.invoice_id).where(p.idempotency_key.in_(wanted))
+        return {key: (pid, inv_id) for key, pid, inv_id in self.conn.execute(q)}
+
+    def add_many(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        if not rows:
+            return []
+        params = [{k: r[k] for k in _PAYMENT_KEYS} for r in rows]
+        return insert_ids(self.conn, t.payments, params, ("idempotency_key",))
+
     def for_invoice(self, invoice_id: int) -> list[dict[str, Any]]:
         """Payments with a part on this invoice (``applied`` is that part; ``reversed_at`` is
         set when it was undone), and payments for it that went wholly to client credit."""
@@ -765,12 +805,14 @@ class SqlPayments(_Repo):
         return sorted(out.values(), key=lambda r: (r["received_at"], r["id"]))
 
     def for_client(self, client_id: int) -> list[dict[str, Any]]:
-        """The client's payments that stand (a reversed payment is left out)."""
+        """All the client's payments, a reversed one too: ``reversed_at`` and
+        ``reversal_reason`` are set when it was undone (None otherwise), so a statement shows
+        the payment on its day and the reversal on its own."""
         p, r = t.payments, t.payment_reversals
         rows = self.conn.execute(
-            select(p)
+            select(p, r.c.reversed_at, r.c.reason.label("reversal_reason"))
             .outerjoin(r, r.c.payment_id == p.c.id)
-            .where(p.c.client_id == client_id, r.c.id.is_(None))
+            .where(p.c.client_id == client_id)
             .order_by(p.c.received_at, p.c.id)
         )
         return [dict(r._mapping) for r in rows]

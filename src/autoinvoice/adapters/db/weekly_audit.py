@@ -10,7 +10,7 @@ from sqlalchemy import Connection, and_, exists, select
 
 from ...domain.invoice import OPEN_STATUSES
 from . import tables as t
-from .reports import per_entity_today
+from .reports import per_client_today
 from .upsert import insert_ignore
 
 _OPEN = sorted(s.value for s in OPEN_STATUSES)
@@ -78,7 +78,7 @@ class SqlAuditFindings:
         )
         return [row[0] for row in self.conn.execute(q.order_by(i.c.id))]
 
-    def overdue_invoices(self, todays: dict[int, date], limit: int) -> list[dict[str, Any]]:
+    def overdue_invoices(self, todays: dict[str, date], limit: int) -> list[dict[str, Any]]:
         if not todays:
             return []
         i, c = t.invoices, t.clients
@@ -87,16 +87,16 @@ class SqlAuditFindings:
                 i.c.id,
                 i.c.number,
                 c.c.name.label("client_name"),
+                c.c.timezone.label("client_timezone"),
                 i.c.currency,
                 i.c.gross_total,
                 i.c.amount_paid,
                 i.c.due_date,
-                i.c.entity_id,
             )
             .join(c, c.c.id == i.c.client_id)
             .where(
                 and_(i.c.status.in_(_OPEN), i.c.kind == "invoice"),
-                i.c.due_date < per_entity_today(todays),
+                i.c.due_date < per_client_today(todays),
             )
             .order_by(i.c.due_date, i.c.id)
             .limit(limit)

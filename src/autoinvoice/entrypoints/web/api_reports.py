@@ -55,7 +55,10 @@ class AgingRowOut(BaseModel):
 
 
 class AgingOut(BaseModel):
-    today: date = Field(description="the business date the buckets count from")
+    today: date = Field(
+        description="the (earliest) issuing entity's business date; days past due are "
+        "counted on each client's date (the client's time zone)"
+    )
     currencies: list[AgingRowOut]
 
 

@@ -2,7 +2,9 @@
 overdue, whether a client's billing data is complete.
 
 Overdue is derived, never stored (DESIGN, convention 5): open, a balance left, and the due
-date before today — today in the issuing entity's time zone, the date its invoices carry.
+date before today — today where the client is (issue 6), as the ``invoice.overdue`` webhook,
+the reminders and the reports judge it. Dates a user enters (a payment received "today") are
+the issuing entity's business date, the date its invoices carry.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from ...domain.errors import InvalidValue
-from ...domain.invoice import Invoice, InvoiceStatus
+from ...domain.invoice import Invoice, InvoiceKind, InvoiceStatus
 from ...services import payment_links, portal
 from ...services.documents import invoice_document
 from ...services.einvoices import FORMATS, check_format
@@ -84,6 +84,9 @@ def invoice_view(token: str, request: Request, app: AppDep, paid: str | None = N
             "overdue": inv.is_overdue(client_today(app.clock.now(), client.timezone)),
             "settled": inv.status is InvoiceStatus.PAID,
             "void": inv.status is InvoiceStatus.VOID,
+            # money the client gets: what it credits, never "paid" or "due"
+            "credit_note": inv.kind is InvoiceKind.CREDIT_NOTE,
+            "corrects": inv.corrects[0] if inv.corrects else None,
             "pdf_url": f"/portal/invoices/{token}/pdf",
             "pay_url": None if paid == "1" else pay_url,
             "confirming": paid == "1",  # back from the checkout: the webhook confirms

@@ -21,6 +21,7 @@ _DECIMAL = autoinvoice.adapters.db.types.ExactDecimal
 
 _OPEN = "status IN ('issued', 'partially_paid', 'sent', 'viewed')"
 _PAID = "status = 'paid' AND kind = 'invoice'"
+_LIVE_CREDIT = "kind != 'payment' AND reversed_at IS NULL"
 
 
 def upgrade() -> None:
@@ -42,7 +43,7 @@ def upgrade() -> None:
     op.create_index(
         'ix_invoices_paid_history',
         'invoices',
-        ['client_id', 'due_date', 'paid_at'],
+        ['client_id', 'due_date', 'paid_at', 'id', 'amount_paid'],
         postgresql_where=sa.text(_PAID),
         sqlite_where=sa.text(_PAID),
     )
@@ -51,9 +52,17 @@ def upgrade() -> None:
         'invoices',
         ['issue_date', 'kind', 'status', 'currency', 'entity_id', 'gross_total'],
     )
+    op.create_index(
+        'ix_allocations_live_credits',
+        'payment_allocations',
+        ['invoice_id'],
+        postgresql_where=sa.text(_LIVE_CREDIT),
+        sqlite_where=sa.text(_LIVE_CREDIT),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index('ix_allocations_live_credits', table_name='payment_allocations')
     op.drop_index('ix_invoices_issue_date', table_name='invoices')
     op.drop_index('ix_invoices_paid_history', table_name='invoices')
     op.drop_index('ix_invoices_open_due', table_name='invoices')
