@@ -19,6 +19,7 @@ from ...domain.statements import StatementTransaction
 from ...services.bank import BankLine
 from ...services.errors import NotFound
 from . import tables as t
+from .multirow import insert_ids
 from .repositories import _Repo
 
 _CHUNK = 500  # keys per IN (…) lookup
@@ -76,18 +77,10 @@ class SqlBankStatements(_Repo):
             positions.append(pos)
             rows.append(_row(statement_id, tx))
         ids: list[int | None] = [None] * len(txs)
-        if rows:
-            # one executemany, then the ids by key: SQLite runs an INSERT … RETURNING that
-            # must keep parameter order one row at a time
-            self.conn.execute(insert(t.bank_transactions), rows)
-            c = t.bank_transactions.c
-            new_ids: dict[str, int] = {}
-            for i in range(0, len(rows), _CHUNK):
-                chunk = [(r["account"], r["tx_key"]) for r in rows[i : i + _CHUNK]]
-                q = select(c.tx_key, c.id).where(tuple_(c.account, c.tx_key).in_(chunk))
-                new_ids.update((r.tx_key, r.id) for r in self.conn.execute(q))
-            for pos, row in zip(positions, rows, strict=True):
-                ids[pos] = new_ids[row["tx_key"]]
+        # multi-row INSERTs, the ids matched back by (account, key) — unique per account
+        new_ids = insert_ids(self.conn, t.bank_transactions, rows, ("account", "tx_key"))
+        for pos, new_id in zip(positions, new_ids, strict=True):
+            ids[pos] = new_id
         self.conn.execute(
             update(t.bank_statements)
             .where(t.bank_statements.c.id == statement_id)
