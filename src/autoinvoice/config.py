@@ -25,7 +25,8 @@ class Settings(BaseSettings):
     smtp_security: Literal["none", "starttls", "tls"] = "none"
     mail_sandbox_to: str | None = None  # send every mail here instead of to clients
     # your own versions of the email templates (same file names as the package's:
-    # invoice_email.subject.txt, invoice_email.txt, invoice_email.html); default:
+    # invoice_email.subject.txt, invoice_email.txt, invoice_email.html, and credit_note_email.*
+    # for credit notes); default:
     # data_dir/templates/email when that folder exists
     email_templates_dir: Path | None = None
 

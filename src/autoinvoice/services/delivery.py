@@ -13,6 +13,11 @@ SMTP server answers, and the database sees a handful of statements per invoice:
 A failure of one invoice (a refused address, a temporary SMTP error) is returned for that
 job alone; the rest of the batch goes on.
 
+The email says what the document is: a credit note goes out as ``credit_note_email`` (what
+it credits, nothing to pay); an invoice already settled when it goes out — client credit
+applied in the issuing transaction, typically — says it is paid, with no due date and no
+payment reference (``invoice_context``'s ``settled``).
+
 A message already logged as ``sent`` is not sent again (a retry after step 3's send but
 before its commit is the one window SMTP cannot close; the retry then carries the same
 Message-ID, which receiving systems use to recognise a duplicate).

@@ -18,7 +18,7 @@ client's date, as the reminders and the ``invoice.overdue`` webhook count it
 which are the issuing entity's, so it uses :func:`per_entity_today`.
 
 Indexes (migration 0008), so each report reads an index and not the table (measured by
-``bench/aging.py``: 1,000,000 invoices, every report under 0.2 s on PostgreSQL):
+``bench/aging.py``: 1,000,000 invoices, every report under 0.3 s on PostgreSQL):
 ``ix_invoices_open_due`` — partial, open invoices only, covering due date, currency,
 entity, client and amounts (aging, forecast, overdue clients); ``ix_invoices_issue_date``
 (issue date, kind, status, currency, entity, gross) for DSO's sales period;
@@ -227,7 +227,7 @@ class SqlReports:
         ``payment`` — what is paid on an invoice is the sum of its live allocations, so all
         of it came as payments. Asked this way (not "has a payment allocation") the check is
         an anti-join with the few credit allocations, and the paid invoices are read from
-        their index alone: 1,000,000 invoices, ~0.3 s on PostgreSQL (``bench/aging.py``)."""
+        their index alone: 1,000,000 invoices, 0.24 s on PostgreSQL (``bench/aging.py``)."""
         delays = (
             select(
                 i.c.client_id.label("client_id"),
