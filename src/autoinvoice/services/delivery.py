@@ -34,6 +34,7 @@ from typing import Any
 from babel.dates import format_date
 
 from ..domain.invoice import Invoice, InvoiceKind, InvoiceStatus
+from ..domain.money import Money
 from ..domain.payment_aids import creditor_reference, format_creditor_reference
 from .einvoices import FORMATS, filename, generate
 from .labels import email_labels_for
@@ -244,6 +245,11 @@ def invoice_context(
             else "",
             "currency": inv.currency,
             "balance": inv.balance.format(lang),
+            # part of it paid before the email (client credit applied at issue): the email
+            # asks for what is left, and says what was already paid
+            "paid_so_far": Money(inv.amount_paid, inv.currency).format(lang)
+            if not settled and 0 < inv.amount_paid < inv.gross.amount
+            else None,
             "settled": settled,
             "paid_from_credit": paid_from_credit and not credit_note,
             "corrects": inv.corrects[0] if credit_note and inv.corrects else None,

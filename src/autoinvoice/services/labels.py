@@ -300,6 +300,8 @@ _EMAIL_EN = {
     # an invoice with nothing left to pay when it goes out
     "paid": "paid",
     "paid_label": "Paid",
+    "already_paid": "already paid or credited",
+    "left_to_pay": "left to pay",
     "paid_from_credit": "paid in full from your credit balance — nothing to pay",
     "paid_in_full": "already paid in full — nothing to pay",
     # a credit note (money the client gets back or keeps as credit)
@@ -338,6 +340,8 @@ _EMAIL = {
         "Ihren Browser:",
         "paid": "bezahlt",
         "paid_label": "Bezahlt",
+        "already_paid": "bereits bezahlt oder gutgeschrieben",
+        "left_to_pay": "noch offen",
         "paid_from_credit": "vollständig aus Ihrem Guthaben bezahlt – Sie müssen nichts zahlen",
         "paid_in_full": "bereits vollständig bezahlt – Sie müssen nichts zahlen",
         "credit_note": "Rechnungskorrektur",
@@ -375,6 +379,8 @@ _EMAIL = {
         "link_help": "Si le bouton ne fonctionne pas, copiez ce lien dans votre navigateur :",
         "paid": "réglée",
         "paid_label": "Réglé",
+        "already_paid": "déjà réglés ou crédités",
+        "left_to_pay": "restant dû",
         "paid_from_credit": "entièrement réglée par votre solde créditeur — vous n'avez rien "
         "à payer",
         "paid_in_full": "déjà entièrement réglée — vous n'avez rien à payer",
@@ -410,6 +416,8 @@ _EMAIL = {
         "link_help": "यदि बटन काम न करे, तो यह लिंक अपने ब्राउज़र में कॉपी करें:",
         "paid": "भुगतान हो चुका",
         "paid_label": "भुगतान हो चुका",
+        "already_paid": "पहले ही भुगतान या क्रेडिट किया गया",
+        "left_to_pay": "शेष देय",
         "paid_from_credit": "आपकी क्रेडिट शेष राशि से पूरा भुगतान हो चुका है — कुछ भी देय नहीं",
         "paid_in_full": "पूरा भुगतान पहले ही हो चुका है — कुछ भी देय नहीं",
         "credit_note": "क्रेडिट नोट",

@@ -94,3 +94,20 @@ def test_an_invoice_paid_from_credit_says_so_in_its_email(world: World) -> None:
     assert mail["Subject"].endswith("— €1,190.00, paid"), mail["Subject"]
     assert "paid in full from your credit balance — nothing to pay" in text
     assert "RF" not in text and "Amount due" not in html and "RF" not in html
+
+
+def test_an_invoice_partly_paid_from_credit_asks_only_for_what_is_left(world: World) -> None:
+    first = issue(world)  # 1190.00
+    record_payment(  # 400.00 too much: kept as client credit
+        RecordPayment(first, "1590.00"), uow=world.app.uow(), clock=world.app.clock, actor="t"
+    )
+    before = len(world.smtp.messages)
+    second = issue(world)  # 1190.00, of which the 400.00 credit pays part at issue
+    with world.app.uow(read_only=True) as uow:
+        assert uow.invoices.get(second).status.value == "partially_paid"
+    (mail,) = [m.message for m in world.smtp.messages[before:]]
+    text = mail.get_body(("plain",)).get_content()
+    html = mail.get_body(("html",)).get_content()
+    assert "— €790.00 due " in mail["Subject"], mail["Subject"]
+    assert "for €1,190.00 (€400.00 already paid or credited, €790.00 left to pay), due on" in text
+    assert "<strong>€790.00</strong>" in html and "€400.00 / €1,190.00" in html
