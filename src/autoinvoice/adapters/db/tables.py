@@ -806,3 +806,9 @@ weekly_audits = Table(
     Column("summary", JSON, nullable=False),  # {section: item count}
 )
 # (reports section end)
+
+# -- API idempotency keys (issue 7, migration 0009) ------------------------------------------
+# (api idempotency section end)
+
+# -- web app: user-edited templates and settings (issue 7, migration 0010) --------------------
+# (web app section end)

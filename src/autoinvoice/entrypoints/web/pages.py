@@ -1,8 +1,9 @@
 """Server-rendered pages: the Jinja2 environment, its filters and the one render function.
 
-Templates are our own files in ``templates/`` and render with autoescaping on. Pages need
-no JavaScript; the Content-Security-Policy sent with them allows none, and only our own
-stylesheet.
+Templates are our own files in ``templates/`` and render with autoescaping on. Pages work
+without JavaScript; where it helps (live previews) they use htmx, vendored in
+``static/vendor/``. The Content-Security-Policy allows scripts and styles from this site
+only: no inline script, no eval, no inline style.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from starlette.responses import Response
 from ...domain.money import Money
 from ...domain.parties import country_name
 from ...domain.recurrence import zone
+from ...services.accounts import can_write
 from ...services.ports import UserRecord
 from .deps import csrf_token
 
@@ -31,8 +33,8 @@ STATIC_DIR = HERE / "static"
 LOCALE = "en"  # the admin pages' language; client-facing figures use the client's
 
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+    "img-src 'self' data: blob:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 
 STATUS_LABELS = {
@@ -108,6 +110,7 @@ def render(
     ctx: dict[str, Any] = {"user": user, "flash": None, **context}
     if user is not None:
         ctx["csrf_token"] = csrf_token(request)
+        ctx["can_write"] = can_write(user.role)
         ctx["flash"] = request.session.pop("flash", None)
     return templates.TemplateResponse(
         request,
