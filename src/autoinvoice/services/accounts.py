@@ -133,6 +133,11 @@ def can_write(role: str) -> bool:
     return role in (Role.OWNER, Role.ACCOUNTANT)
 
 
+def can_administer(role: str) -> bool:
+    """Users, roles, API keys, SMTP and other installation settings: the owner only."""
+    return role == Role.OWNER
+
+
 def set_password(
     email: str, password: str, *, uow: UnitOfWork, clock: Clock, hasher: PasswordHasher, actor: str
 ) -> None:

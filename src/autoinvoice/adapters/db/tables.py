@@ -810,5 +810,8 @@ weekly_audits = Table(
 # -- API idempotency keys (issue 7, migration 0009) ------------------------------------------
 # (api idempotency section end)
 
-# -- web app: user-edited templates and settings (issue 7, migration 0010) --------------------
+# -- web app: user-edited templates (issue 7, migration 0010) ---------------------------------
 # (web app section end)
+
+# -- installation settings: SMTP, taxes, payment terms (issue 7, migration 0011) --------------
+# (installation settings section end)

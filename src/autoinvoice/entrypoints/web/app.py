@@ -32,10 +32,21 @@ from ...bootstrap import App
 from . import (
     account_statements,
     admin,
+    admin_audit,
     admin_bank,
+    admin_clients,
+    admin_contracts,
+    admin_money,
+    admin_rules,
+    admin_settings,
+    admin_sources,
+    admin_templates,
     api,
+    api_admin,
     api_bank,
+    api_clients,
     api_documents,
+    api_events,
     api_intake,
     api_payments,
     api_reminders,
@@ -48,6 +59,7 @@ from . import (
     login,
     metrics,
     portal,
+    setup_guide,
     webhooks,
 )
 from .deps import AppDep
@@ -165,6 +177,16 @@ def create_app(app: App) -> FastAPI:
         health,
         metrics.router,
         login.router,
+        # the operator's pages; before admin.router, so /clients/new is not /clients/{id}
+        setup_guide.router,
+        admin_clients.router,
+        admin_contracts.router,
+        admin_money.router,
+        admin_sources.router,
+        admin_rules.router,
+        admin_templates.router,
+        admin_settings.router,
+        admin_audit.router,
         admin.router,
         admin_bank.router,
         dashboard.router,
@@ -180,6 +202,9 @@ def create_app(app: App) -> FastAPI:
         api_webhooks.router,
         api_reports.router,
         api_reminders.router,
+        api_clients.router,
+        api_events.router,
+        api_admin.router,
     )
     for router in routers:
         web.include_router(router)

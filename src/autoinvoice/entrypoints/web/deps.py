@@ -8,6 +8,8 @@ Who may do what:
   signed-in session; otherwise 401. A session-authenticated API POST must repeat the
   session's CSRF token in the ``X-CSRF-Token`` header — the cookie alone proves nothing.
 * Writing (any POST but sign-in and sign-out) needs the owner or accountant role.
+* Administering (users and roles, API keys, SMTP, installation settings) needs the owner
+  role; over the API also a key with the ``admin`` scope (``AdminUser``).
 
 The session is a signed cookie (itsdangerous via Starlette's ``SessionMiddleware``) that
 holds the user id, the CSRF token and the sign-in time; the user is re-read on every
@@ -110,6 +112,12 @@ def _require_writer(user: UserRecord) -> UserRecord:
     return user
 
 
+def _require_owner(user: UserRecord) -> UserRecord:
+    if not accounts.can_administer(user.role):
+        raise Forbidden(f"only the owner may change this; you are signed in as {user.role}")
+    return user
+
+
 # -- pages ----------------------------------------------------------------------------------
 def page_reader(request: Request) -> UserRecord:
     user = session_user(request)
@@ -125,8 +133,15 @@ async def page_writer(
     return _require_writer(user)
 
 
+async def page_owner(
+    request: Request, user: Annotated[UserRecord, Depends(page_writer)]
+) -> UserRecord:
+    return _require_owner(user)
+
+
 Reader = Annotated[UserRecord, Depends(page_reader)]
 Writer = Annotated[UserRecord, Depends(page_writer)]
+Owner = Annotated[UserRecord, Depends(page_owner)]  # a form POST only the owner may send
 
 
 # -- API ------------------------------------------------------------------------------------
@@ -158,6 +173,22 @@ def api_user(
 
 
 ApiUser = Annotated[UserRecord, Depends(api_user)]
+
+
+def api_admin(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> UserRecord:
+    """The owner, with a key of the ``admin`` scope (or a session): users, keys, settings.
+    Reading these needs it too — a list of users and keys is not for every reader."""
+    if credentials is not None:
+        app = get_app(request)
+        user = accounts.authenticate_key(credentials.credentials, "admin", uow=app.uow())
+    else:
+        user = api_user(request, None)
+    return _require_owner(user)
+
+
+AdminUser = Annotated[UserRecord, Depends(api_admin)]
 
 
 def actor(user: UserRecord) -> str:

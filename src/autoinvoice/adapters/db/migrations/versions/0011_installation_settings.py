@@ -1,7 +1,7 @@
-"""web app: user-edited templates and settings (issue 7)
+"""settings stored in the database: SMTP, taxes, payment terms (issue 7)
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-25 14:30:00
 """
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import autoinvoice.adapters.db.types
 
 
-revision = '0010'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

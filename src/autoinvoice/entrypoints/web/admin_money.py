@@ -1,0 +1,10 @@
+"""Payments and credit-note pages; bulk actions on invoices.
+
+(Being built for issue 7.)
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

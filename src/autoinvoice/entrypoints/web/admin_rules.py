@@ -1,0 +1,10 @@
+"""Rule pages: editor with validation, and 'test this rule'.
+
+(Being built for issue 7.)
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

@@ -1,0 +1,10 @@
+"""Source pages: connect, health, recent raw events, replay, field mapping editor.
+
+(Being built for issue 7.)
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

@@ -1,0 +1,10 @@
+"""The first-run guide: the five set-up steps and which are done.
+
+(Being built for issue 7.)
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
