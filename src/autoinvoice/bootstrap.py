@@ -22,6 +22,7 @@ from .services.alerts import NOTIFY, AlertConfig, notify_owner
 from .services.connectors import Connector, Poller
 from .services.delivery import DeliveryConfig, deliver_invoices
 from .services.ingest import PROCESS, process_inbound
+from .services.installation_settings import SmtpConfig, smtp_config
 from .services.invoicing import DELIVER
 from .services.jobs import Handler
 from .services.outgoing import DELIVER_WEBHOOK
@@ -52,7 +53,24 @@ class App:
 
     @cached_property
     def mailer(self) -> Mailer:
-        return self.mailer_override or make_mailer(self.settings)
+        """The SMTP server stored in the web app's settings, else the environment's."""
+        if self.mailer_override is not None:
+            return self.mailer_override
+        from .adapters.email.stored import StoredSettingsMailer
+
+        return StoredSettingsMailer(self.stored_smtp, lambda: make_mailer(self.settings))
+
+    def stored_smtp(self) -> SmtpConfig | None:
+        from .adapters.email.smtp import MailConfigurationError
+
+        try:
+            return smtp_config(uow=self.uow(read_only=True), box=self.box)
+        except ValueError:  # sealed under another secret key: say so, never the password
+            raise MailConfigurationError(
+                0,
+                "the stored SMTP password cannot be opened (the secret key changed); "
+                "enter it again under Settings → Email",
+            ) from None
 
     def uow(self, *, read_only: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, read_only=read_only)

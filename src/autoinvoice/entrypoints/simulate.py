@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,6 +41,7 @@ from ..domain.events import Event, Subject
 from ..domain.recurrence import Recurrence
 from ..services.documents import invoice_document
 from ..services.ingest import apply_event
+from ..services.triggering import Outcome
 from .scheduler import tick
 
 _SECOND = timedelta(seconds=1)
@@ -144,6 +146,82 @@ def _recorded_events(app: App, start: datetime, end: datetime) -> list[tuple[str
         return [(names[sid], e) for _, sid, e, _ in uow.events.between(start, end)]
 
 
+@contextmanager
+def sandbox_for(app: App, start: datetime) -> Iterator[tuple[App, ManualClock]]:
+    """A throw-away SQLite copy of ``app``'s configuration with a clock set to ``start``
+    (deleted when the block ends)."""
+    with tempfile.TemporaryDirectory(prefix="autoinvoice-sim-") as tmp:
+        clock = ManualClock(start)
+        settings = Settings(data_dir=Path(tmp), database_url=f"sqlite:///{tmp}/sandbox.db")
+        engine = make_engine(settings.resolved_database_url())
+        try:
+            upgrade(engine)
+            sandbox = replace(app, settings=settings, engine=engine, clock=clock)
+            sandbox.__dict__["box"] = app.box  # the same key opens the copied secrets
+            _copy_configuration(app, sandbox, start)
+            yield sandbox, clock
+        finally:
+            engine.dispose()
+
+
+def play(
+    sandbox: App,
+    clock: ManualClock,
+    events: list[tuple[str, Event]],
+    start: datetime,
+    end: datetime,
+    echo: Callable[[str], Any] | None = None,
+    on_outcome: Callable[[datetime, Outcome], Any] | None = None,
+    stops: Sequence[datetime] = (),
+) -> list[dict[str, Any]]:
+    """Walk the sandbox's clock from ``start`` to ``end``, applying each event at its time
+    and ticking the scheduler between them and at each of ``stops`` (schedule occurrences,
+    so what fires is dated as it would be); returns the problems met on the way
+    (``on_outcome`` sees every rule outcome)."""
+    problems: list[dict[str, Any]] = []
+    seen = on_outcome or (lambda _at, _o: None)
+    pending = sorted(at for at in stops if start <= at < end)
+
+    def tick_until(moment: datetime) -> None:
+        while pending and pending[0] <= moment:
+            clock.set(pending.pop(0))
+            for o in tick(sandbox).rules:
+                seen(clock.now(), o)
+
+    for i, (name, event) in enumerate(events):
+        if not (start <= event.occurred_at < end):
+            continue
+        tick_until(event.occurred_at)
+        clock.set(event.occurred_at)
+        for o in tick(sandbox).rules:
+            seen(clock.now(), o)
+        with sandbox.uow() as uow:
+            src = uow.sources.by_name(name)
+            try:
+                for o in apply_event(
+                    event, src, None, uow=uow, now=clock.now(), actor="simulation"
+                ):
+                    seen(clock.now(), o)
+                    if o.outcome in ("failed", "waiting"):
+                        problems.append(
+                            {"rule": o.rule, "outcome": o.outcome, "detail": o.detail or ""}
+                        )
+                uow.sources.succeeded(src.id, clock.now(), event=True)
+            except DomainError as exc:
+                problems.append({"rule": f"event {i + 1}", "outcome": "error", "detail": str(exc)})
+            uow.commit()
+        if echo and (i + 1) % 50 == 0:
+            echo(f"simulated {i + 1}/{len(events)} events")
+    tick_until(end)
+    clock.set(end)
+    final = tick(sandbox)
+    for o in final.rules:
+        seen(clock.now(), o)
+        if o.outcome in ("failed", "waiting"):
+            problems.append({"rule": o.rule, "outcome": o.outcome, "detail": o.detail or ""})
+    return problems
+
+
 def run_simulation(
     app: App,
     start: datetime,
@@ -158,45 +236,9 @@ def run_simulation(
     events = _load_events(app, events_dir) if events_dir else _recorded_events(app, start, end)
     events.sort(key=lambda p: p[1].occurred_at)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="autoinvoice-sim-") as tmp:
-        clock = ManualClock(start)
-        settings = Settings(data_dir=Path(tmp), database_url=f"sqlite:///{tmp}/sandbox.db")
-        engine = make_engine(settings.resolved_database_url())
-        upgrade(engine)
-        sandbox = replace(app, settings=settings, engine=engine, clock=clock)
-        sandbox.__dict__["box"] = app.box  # the same key opens the copied secrets
-        _copy_configuration(app, sandbox, start)
-        problems: list[dict[str, Any]] = []
-        for i, (name, event) in enumerate(events):
-            if not (start <= event.occurred_at < end):
-                continue
-            clock.set(event.occurred_at)
-            tick(sandbox)
-            with sandbox.uow() as uow:
-                src = uow.sources.by_name(name)
-                try:
-                    for o in apply_event(
-                        event, src, None, uow=uow, now=clock.now(), actor="simulation"
-                    ):
-                        if o.outcome in ("failed", "waiting"):
-                            problems.append(
-                                {"rule": o.rule, "outcome": o.outcome, "detail": o.detail or ""}
-                            )
-                    uow.sources.succeeded(src.id, clock.now(), event=True)
-                except DomainError as exc:
-                    problems.append(
-                        {"rule": f"event {i + 1}", "outcome": "error", "detail": str(exc)}
-                    )
-                uow.commit()
-            if echo and (i + 1) % 50 == 0:
-                echo(f"simulated {i + 1}/{len(events)} events")
-        clock.set(end)
-        final = tick(sandbox)
-        for o in final.rules:
-            if o.outcome in ("failed", "waiting"):
-                problems.append({"rule": o.rule, "outcome": o.outcome, "detail": o.detail or ""})
+    with sandbox_for(app, start) as (sandbox, clock):
+        problems = play(sandbox, clock, events, start, end, echo)
         report = _report(sandbox, out_dir, problems, len(events))
-        engine.dispose()
     (out_dir / "report.json").write_text(json.dumps(report, indent=2, default=str))
     return report
 

@@ -25,6 +25,7 @@ Message-ID, which receiving systems use to recognise a duplicate).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
@@ -176,6 +177,7 @@ def _prepare(
         stored = {k: uow.documents.get_many(list(live), k) for k in sorted(kinds)}
         tokens = uow.invoices.portal_tokens(list(live))
         from_credit = {i for i, inv in live.items() if _paid_from_credit(inv, uow)}
+        sources = uow.user_templates.sources()  # templates edited in the web app
         uow.commit()
     out = []
     for inv_id, inv in live.items():
@@ -200,6 +202,8 @@ def _prepare(
                 config=config,
                 now=clock.now(),
                 paid_from_credit=inv_id in from_credit,
+                copy=str(job.payload.get("copy") or ""),
+                sources=sources,
             )
         except Exception as exc:
             failures[job.id] = exc
@@ -325,9 +329,11 @@ def compose_email(
     config: DeliveryConfig,
     now: datetime,
     attachments: tuple[Attachment, ...] = (),
+    sources: Mapping[str, str] | None = None,
 ) -> OutgoingEmail:
-    """An email about ``inv`` to the client, from ``template`` (the invoice, a reminder)."""
-    subject, text, html = templates.render_email(template, context)
+    """An email about ``inv`` to the client, from ``template`` (the invoice, a reminder);
+    ``sources``: the templates edited in the web app (``uow.user_templates.sources()``)."""
+    subject, text, html = templates.render_email(template, context, sources)
     env = envelope(inv, entity, client, config, text, html)
     return OutgoingEmail(
         message_id=message_id,
@@ -356,7 +362,11 @@ def _compose(
     config: DeliveryConfig,
     now: datetime,
     paid_from_credit: bool = False,
+    copy: str = "",
+    sources: Mapping[str, str] | None = None,
 ) -> OutgoingEmail:
+    """``copy`` names a repeated sending (``send_again``): its own Message-ID, so it is
+    sent although the first went out."""
     context = invoice_context(inv, entity, client, token, config, paid_from_credit=paid_from_credit)
     context["t"] = email_labels_for(client.language)
     return compose_email(
@@ -366,7 +376,8 @@ def _compose(
         inv,
         entity,
         client,
-        message_id=f"<invoice-{inv.id}.{entity.id}@{config.message_domain}>",
+        message_id=f"<invoice-{inv.id}.{entity.id}{'.' + copy if copy else ''}"
+        f"@{config.message_domain}>",
         templates=templates,
         config=config,
         now=now,
@@ -374,6 +385,7 @@ def _compose(
             Attachment(filename(inv, kind), content, FORMATS[kind].media_type)
             for kind, content in documents
         ),
+        sources=sources,
     )
 
 

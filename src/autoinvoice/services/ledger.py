@@ -148,9 +148,17 @@ class Ledger(Protocol):
     # -- payments
     def payment(self, payment_id: int, *, for_update: bool = False) -> PaymentRecord: ...
     def payments(
-        self, *, client_id: int | None = None, after_id: int | None = None, limit: int = 50
+        self,
+        *,
+        client_id: int | None = None,
+        after_id: int | None = None,
+        limit: int = 50,
+        method: str | None = None,
+        received_from: datetime | None = None,
+        received_before: datetime | None = None,
     ) -> list[PaymentRecord]:
-        """Newest first; ``after_id`` pages on (ids below it)."""
+        """Newest first; ``after_id`` pages on (ids below it); ``received_from`` inclusive,
+        ``received_before`` exclusive."""
         ...
 
     def add_reversal(self, payment_id: int, *, reason: str, actor: str, at: datetime) -> None: ...

@@ -28,12 +28,16 @@ from .connectors import SourceConfig
 
 if TYPE_CHECKING:  # it imports this module
     from .bank import BankStatements
+    from .idempotency import IdempotencyKeys
+    from .installation_settings import Installation
     from .ledger import Ledger
     from .metrics import MetricsReader
     from .outgoing import OutgoingWebhooks
     from .payment_links import PaymentLinks
     from .reminders import Reminders
     from .reports import Reports
+    from .resources import Resources
+    from .user_templates import UserTemplates
     from .weekly_audit import AuditFindings
 
 
@@ -173,6 +177,10 @@ class Entities(Protocol):
         """Sandbox mode on (every email to ``address``) or off (None)."""
         ...
 
+    def update_profile(self, entity_id: int, party: Party, *, email: str, timezone: str) -> None:
+        """Replace the legal identity: name, address, tax and Peppol ids, email, time zone."""
+        ...
+
 
 class Clients(Protocol):
     def get(self, client_id: int) -> ClientRecord: ...
@@ -189,6 +197,11 @@ class Clients(Protocol):
         self, client_id: int, party: Party, *, po_required: bool, payment_method: str | None
     ) -> None:
         """Replace the client's billing data (name, address, emails, tax and Peppol ids)."""
+        ...
+
+    def update(self, record: ClientRecord) -> None:
+        """Replace what the client form edits: billing data, currency, terms, language,
+        time zone, PO and payment preferences (``NotFound`` if there is no such client)."""
         ...
 
 
@@ -269,7 +282,15 @@ class Invoices(Protocol):
         client_id: int | None = None,
         limit: int = 200,
         after_id: int | None = None,
-    ) -> list[InvoiceSummary]: ...
+        kind: str | None = None,
+        issued_from: date | None = None,
+        issued_to: date | None = None,
+        number: str | None = None,
+    ) -> list[InvoiceSummary]:
+        """Newest first; ``issued_from``/``issued_to`` bound the issue date (inclusive),
+        ``number`` is a case-insensitive part of the number."""
+        ...
+
     def portal_token(self, invoice_id: int) -> str: ...
     def by_portal_token(self, token: str) -> Invoice: ...
     def rotate_portal_token(self, invoice_id: int) -> str: ...
@@ -421,6 +442,30 @@ class Audit(Protocol):
     def recent(
         self, limit: int = 100, subject_type: str | None = None, subject_id: str | None = None
     ) -> list[dict[str, Any]]: ...
+    def has_action(self, actions: Sequence[str]) -> bool:
+        """Whether any entry of one of ``actions`` was ever recorded."""
+        ...
+
+    def search(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        subject_type: str | None = None,
+        subject_id: str | None = None,
+        since: datetime | None = None,
+        before: datetime | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Entries matching every filter given, newest first (id order); ``actor`` is a
+        case-insensitive part of the actor, ``since`` inclusive, ``before`` exclusive;
+        ``before_id`` pages on (ids below it)."""
+        ...
+
+    def actions(self) -> list[str]:
+        """The distinct actions recorded, sorted."""
+        ...
 
 
 class Users(Protocol):
@@ -482,6 +527,7 @@ class InboundRecord:
     headers: dict[str, str]
     body: bytes
     status: str
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -587,6 +633,11 @@ class Events(Protocol):
         """(event id, source id, event, status) recorded in [start, end)."""
         ...
 
+    def of_requests(self, inbound_ids: Sequence[int]) -> builtins.list[dict[str, Any]]:
+        """The events the stored requests produced, oldest first: id, inbound_id, type,
+        subject, external_id, occurred_at, status, detail, fields, raw."""
+        ...
+
 
 class Links(Protocol):
     def add(
@@ -640,7 +691,12 @@ class RuleFirings(Protocol):
     def settle(self, firing_id: int, outcome: str, **values: Any) -> None: ...
     def waiting(self) -> builtins.list[dict[str, Any]]: ...
     def list(
-        self, rule_id: int | None = None, outcome: str | None = None, limit: int = 1000
+        self,
+        rule_id: int | None = None,
+        outcome: str | None = None,
+        limit: int = 1000,
+        *,
+        newest_first: bool = False,
     ) -> builtins.list[dict[str, Any]]: ...
 
 
@@ -756,6 +812,10 @@ class UnitOfWork(Protocol):
     audit_findings: AuditFindings
     reminders: Reminders  # dunning: policies, reminder rows, disputes, pauses
     metrics: MetricsReader  # operational figures for GET /metrics (services/metrics.py)
+    idempotency: IdempotencyKeys  # API Idempotency-Key claims and answers
+    installation: Installation  # settings, series, users and keys (installation_settings.py)
+    user_templates: UserTemplates  # email templates edited in the web app, versioned
+    resources: Resources  # the REST API's lists: events, payments, users, keys
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...
@@ -843,8 +903,23 @@ class Mailer(Protocol):
 
 
 class EmailTemplates(Protocol):
-    def render_email(self, template_name: str, context: dict[str, Any]) -> tuple[str, str, str]:
-        """(subject, text, html) from a sandboxed template."""
+    def render_email(
+        self,
+        template_name: str,
+        context: dict[str, Any],
+        sources: Mapping[str, str] | None = None,
+    ) -> tuple[str, str, str]:
+        """(subject, text, html) from a sandboxed template; ``sources`` (file name → text,
+        edited in the web app: ``uow.user_templates.sources()``) win over the files."""
+        ...
+
+    def default_source(self, file_name: str) -> str:
+        """A template file's text without the web app's edit (folder override or shipped)."""
+        ...
+
+    def check(self, file_name: str, source: str, context: dict[str, Any]) -> str:
+        """Validate an edited source and render it for ``context``; raises ``InvalidValue``
+        naming the line (syntax, Python internals, includes, unknown variables)."""
         ...
 
 

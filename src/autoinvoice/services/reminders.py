@@ -671,7 +671,71 @@ def _compose(
         templates=templates,
         config=config,
         now=now,
+        sources=uow.user_templates.sources(),  # templates edited in the web app
     )
+
+
+# -- by hand --------------------------------------------------------------------------------
+def remind_now(invoice_id: int, *, key: str, uow: UnitOfWork, clock: Clock, actor: str) -> str:
+    """Queue the invoice's next reminder step now, ahead of the scan (the operator's
+    "Remind"): only an open invoice past its due date, not disputed, its client not paused,
+    with reminders on and a step left. A step due by the policy keeps its fee; one taken
+    early charges none. Returns the tone queued, or ``""`` when ``key`` queued one already
+    (a repeated request adds nothing); raises ``Conflict`` saying why nothing is queued."""
+    now = clock.now()
+    with uow:
+        inv = uow.invoices.get(invoice_id, for_update=True)
+        item = OpenInvoice.of(inv)
+        stored = uow.reminders.policies()
+        policy = _policy(stored, item.client_id)
+        ctx = _load(uow, [item])
+        label = inv.number or f"draft #{invoice_id}"
+        today = client_today(ctx.debtors[item.client_id], now)
+        stop = _stop_reason(item, ctx, today)
+        if not stop and item.status not in ("issued", "sent", "viewed", "partially_paid"):
+            stop = f"a {item.status.replace('_', ' ')}"
+        if not stop and (item.due_date is None or item.due_date >= today):
+            stop = "not overdue"
+        if not stop and (not policy.enabled or not policy.steps):
+            stop = "under a policy with reminders off"
+        if stop:
+            raise Conflict(f"{label} is {stop}", field="invoice_id")
+        decision, _ = decide(item, ctx, policy, _rules(stored), now)
+        done = max((h.step for h in ctx.history.get(invoice_id, ())), default=-1)
+        step = decision.step if decision.step is not None else done + 1
+        if step >= len(policy.steps):
+            raise Conflict(f"{label} had every reminder step already", field="invoice_id")
+        rules = rules_for(ctx.debtors[item.client_id].country, _rules(stored))
+        early = decision.step is None
+        new = NewReminder(
+            invoice_id=invoice_id,
+            step=step,
+            offset_days=policy.steps[step].offset_days,
+            tone=policy.steps[step].tone.value,
+            due_on=today,
+            pay_by=today + timedelta(days=rules.new_deadline_days)
+            if early and rules.new_deadline_days
+            else decision.pay_by,
+            fee=None if early else decision.fee,
+            fee_kind=None if early or not decision.fee_kind else decision.fee_kind.value,
+        )
+        ids = uow.reminders.add_many([new], now)
+        if not ids or not uow.outbox.enqueue(
+            REMIND, {"reminder_id": ids[invoice_id, step]}, f"{REMIND}:{invoice_id}:by-hand:{key}",
+            now, now,
+        ):  # fmt: skip
+            uow.rollback()
+            return ""
+        uow.audit.record(
+            at=now,
+            actor=actor,
+            action="reminder.queued",
+            subject_type="invoice",
+            subject_id=invoice_id,
+            detail={"step": step, "tone": new.tone, "fee": str(new.fee) if new.fee else None},
+        )
+        uow.commit()
+    return new.tone
 
 
 # -- disputes and pauses ----------------------------------------------------------------------

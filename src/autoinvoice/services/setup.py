@@ -12,6 +12,7 @@ from ..domain.documents import Branding, DocumentSettings, check_bank
 from ..domain.errors import InvalidValue
 from ..domain.lint import CheckSettings
 from ..domain.numbering import NumberSeries
+from ..domain.parties import Party
 from .ports import ClientRecord, Clock, EntityRecord, UnitOfWork
 
 
@@ -32,6 +33,74 @@ def create_entity(
         )
         uow.commit()
     return eid
+
+
+DEFAULT_SERIES = NumberSeries("INV-{yyyy}-{seq:06d}", yearly_reset=True)
+
+
+def save_organisation(record: EntityRecord, *, uow: UnitOfWork, clock: Clock, actor: str) -> int:
+    """The organisation form: on a fresh installation create the issuing entity (with the
+    default numbering series), afterwards change the first entity's legal identity, email,
+    time zone and, when ``record.bank`` is not empty, its bank details (validated first)."""
+    with uow:
+        current = uow.entities.first()
+    if current is None:
+        return create_entity(record, DEFAULT_SERIES, uow=uow, clock=clock, actor=actor)
+    bank = check_bank(record.bank) if record.bank else None
+    with uow:
+        old = uow.entities.get(current.id)
+        uow.entities.update_profile(
+            old.id, record.party, email=record.email, timezone=record.timezone
+        )
+        if bank is not None:
+            uow.entities.update(old.id, bank=bank)
+        changed = _party_changes(old.party, record.party)
+        if old.email != record.email:
+            changed["email"] = {"from": old.email, "to": record.email}
+        if old.timezone != record.timezone:
+            changed["timezone"] = {"from": old.timezone, "to": record.timezone}
+        detail: dict[str, Any] = {"name": record.party.name, "changed": changed}
+        if bank is not None:
+            detail["bank"] = sorted(bank)  # which fields, not the numbers
+        _changed(uow, clock, actor, "entity.updated", ("entity", old.id), detail)
+        uow.commit()
+    return old.id
+
+
+def _party_changes(old: Party, new: Party) -> dict[str, dict[str, Any]]:
+    def address(p: Party) -> list[str] | None:
+        return [*p.address.formatted(), p.address.country] if p.address else None
+
+    pairs: dict[str, tuple[Any, Any]] = {
+        "name": (old.name, new.name),
+        "address": (address(old), address(new)),
+        "country": (old.country, new.country),
+        "subdivision": (old.subdivision, new.subdivision),
+        "emails": (list(old.emails), list(new.emails)),
+        "tax_id": (old.tax_id, new.tax_id),
+        "peppol_id": (old.peppol_id, new.peppol_id),
+        "is_business": (old.is_business, new.is_business),
+    }
+    return {k: {"from": a, "to": b} for k, (a, b) in pairs.items() if a != b}
+
+
+def update_client(record: ClientRecord, *, uow: UnitOfWork, clock: Clock, actor: str) -> None:
+    """Replace a client's billing data and preferences (the client form); the audit entry
+    names each field that changed, from and to."""
+    with uow:
+        old = uow.clients.get(record.id)
+        record = replace(record, entity_id=old.entity_id)
+        uow.clients.update(record)
+        changed = _party_changes(old.party, record.party)
+        for name in ("currency", "language", "timezone", "po_required", "payment_method"):
+            a, b = getattr(old, name), getattr(record, name)
+            if a != b:
+                changed[name] = {"from": a, "to": b}
+        if old.terms.code != record.terms.code:
+            changed["terms"] = {"from": old.terms.code, "to": record.terms.code}
+        detail = {"name": record.party.name, "changed": changed}
+        _changed(uow, clock, actor, "client.updated", ("client", record.id), detail)
+        uow.commit()
 
 
 def add_client(record: ClientRecord, *, uow: UnitOfWork, clock: Clock, actor: str) -> int:

@@ -101,6 +101,48 @@ def set_source_secrets(
         uow.commit()
 
 
+def set_source_enabled(
+    name: str, enabled: bool, *, uow: UnitOfWork, clock: Clock, actor: str
+) -> bool:
+    """Switch a source on or off (a disabled source's webhooks are refused and it is not
+    polled). Audited ``source.enabled`` / ``source.disabled``; False when nothing changed."""
+    with uow:
+        src = uow.sources.by_name(name)
+        if src.enabled == enabled:
+            return False
+        uow.sources.update(src.id, enabled=enabled)
+        uow.audit.record(
+            at=clock.now(),
+            actor=actor,
+            action="source.enabled" if enabled else "source.disabled",
+            subject_type="source",
+            subject_id=src.id,
+            detail={"name": src.name},
+        )
+        uow.commit()
+    return True
+
+
+def set_source_options(
+    name: str, options: dict[str, Any], *, uow: UnitOfWork, clock: Clock, actor: str
+) -> None:
+    """Replace a source's product options (e.g. HubSpot ``won_stages``); audited
+    ``source.options_changed`` with the option names (options hold no secrets, but
+    the names are enough to follow what changed)."""
+    with uow:
+        src = uow.sources.by_name(name)
+        uow.sources.update(src.id, config=replace(src.config, options=dict(options)))
+        uow.audit.record(
+            at=clock.now(),
+            actor=actor,
+            action="source.options_changed",
+            subject_type="source",
+            subject_id=src.id,
+            detail={"name": src.name, "options": sorted(options)},
+        )
+        uow.commit()
+
+
 def open_secrets(source: SourceRecord, box: SecretBox) -> SourceSecrets:
     values = box.open(source.sealed_secrets)
     return SourceSecrets(**{k: values.get(k) for k in SECRET_FIELDS})
@@ -178,5 +220,7 @@ __all__ = [
     "alert_owner",
     "check_source_health",
     "open_secrets",
+    "set_source_enabled",
+    "set_source_options",
     "set_source_secrets",
 ]

@@ -288,6 +288,22 @@ def test_the_openapi_document_describes_the_api_only(client: TestClient) -> None
         "/api/v1/reports/dso",
         "/api/v1/reports/forecast",
         "/api/v1/reports/overdue-clients",
+        "/api/v1/clients/{client_id}",
+        "/api/v1/contracts",
+        "/api/v1/contracts/{contract_id}",
+        "/api/v1/sources/{name}",
+        "/api/v1/sources/{name}/secret",
+        "/api/v1/sources/{name}/requests/{request_id}/replay",
+        "/api/v1/events",
+        "/api/v1/events/{event_id}",
+        "/api/v1/events/{event_id}/replay",
+        "/api/v1/invoices/{invoice_id}/send",
+        "/api/v1/payments/{payment_id}",
+        "/api/v1/credit-notes",
+        "/api/v1/users",
+        "/api/v1/users/{user_id}",
+        "/api/v1/api-keys",
+        "/api/v1/api-keys/{key_id}/revoke",
     }
     assert "Problem" in doc["components"]["schemas"]
     amount = doc["components"]["schemas"]["PaymentIn"]["properties"]["amount"]

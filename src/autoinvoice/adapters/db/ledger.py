@@ -203,11 +203,24 @@ class SqlLedger:
         return _payment(r)
 
     def payments(
-        self, *, client_id: int | None = None, after_id: int | None = None, limit: int = 50
+        self,
+        *,
+        client_id: int | None = None,
+        after_id: int | None = None,
+        limit: int = 50,
+        method: str | None = None,
+        received_from: datetime | None = None,
+        received_before: datetime | None = None,
     ) -> list[PaymentRecord]:
         q = _PAYMENTS.order_by(_P.c.id.desc()).limit(limit)
         if client_id is not None:
             q = q.where(_P.c.client_id == client_id)
+        if method:
+            q = q.where(_P.c.method == method)
+        if received_from is not None:
+            q = q.where(_P.c.received_at >= received_from)
+        if received_before is not None:
+            q = q.where(_P.c.received_at < received_before)
         if after_id is not None:
             q = q.where(_P.c.id < after_id)
         return [_payment(r) for r in self.conn.execute(q)]

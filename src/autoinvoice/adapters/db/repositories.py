@@ -11,7 +11,7 @@ import builtins
 import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -156,6 +156,24 @@ class SqlEntities(_Repo):
             .values(sandbox_to=address)
         )
 
+    def update_profile(self, entity_id: int, party: Party, *, email: str, timezone: str) -> None:
+        done = self.conn.execute(
+            update(t.issuing_entities)
+            .where(t.issuing_entities.c.id == entity_id)
+            .values(
+                name=party.name,
+                country=party.country,
+                subdivision=party.subdivision,
+                address=address_to_json(party.address),
+                tax_id=party.tax_id,
+                peppol_id=party.peppol_id,
+                email=email,
+                timezone=timezone,
+            )
+        )
+        if not done.rowcount:
+            raise NotFound(f"issuing entity {entity_id} does not exist", field="entity_id")
+
 
 class SqlClients(_Repo):
     def _record(self, r: Any) -> ClientRecord:
@@ -284,6 +302,31 @@ class SqlClients(_Repo):
         )
         if not done.rowcount:
             raise NotFound(f"client {client_id} does not exist", field="client_id")
+
+    def update(self, record: ClientRecord) -> None:
+        p = record.party
+        done = self.conn.execute(
+            update(t.clients)
+            .where(t.clients.c.id == record.id)
+            .values(
+                name=p.name,
+                country=p.country,
+                subdivision=p.subdivision,
+                address=address_to_json(p.address),
+                tax_id=p.tax_id,
+                emails=list(p.emails),
+                is_business=p.is_business,
+                peppol_id=p.peppol_id,
+                currency=record.currency,
+                terms=record.terms.code,
+                language=record.language,
+                timezone=record.timezone,
+                po_required=record.po_required,
+                payment_method=record.payment_method,
+            )
+        )
+        if not done.rowcount:
+            raise NotFound(f"client {record.id} does not exist", field="client_id")
 
 
 class SqlContracts(_Repo):
@@ -632,6 +675,10 @@ class SqlInvoices(_Repo):
         client_id: int | None = None,
         limit: int = 200,
         after_id: int | None = None,
+        kind: str | None = None,
+        issued_from: date | None = None,
+        issued_to: date | None = None,
+        number: str | None = None,
     ) -> list[InvoiceSummary]:
         i, c = t.invoices, t.clients
         q = (
@@ -660,6 +707,14 @@ class SqlInvoices(_Repo):
             q = q.where(i.c.client_id == client_id)
         if after_id is not None:
             q = q.where(i.c.id < after_id)
+        if kind:
+            q = q.where(i.c.kind == kind)
+        if issued_from is not None:
+            q = q.where(i.c.issue_date >= issued_from)
+        if issued_to is not None:
+            q = q.where(i.c.issue_date <= issued_to)
+        if number:
+            q = q.where(func.lower(i.c.number).contains(number.lower(), autoescape=True))
         return [
             InvoiceSummary(
                 id=row.id,
@@ -896,6 +951,44 @@ class SqlAudit(_Repo):
         if subject_id is not None:
             q = q.where(t.audit_log.c.subject_id == str(subject_id))
         return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def search(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        subject_type: str | None = None,
+        subject_id: str | None = None,
+        since: datetime | None = None,
+        before: datetime | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        a = t.audit_log.c
+        q = select(t.audit_log).order_by(a.id.desc()).limit(limit)
+        if actor:
+            q = q.where(func.lower(a.actor).contains(actor.lower(), autoescape=True))
+        if action:
+            q = q.where(a.action == action)
+        if subject_type:
+            q = q.where(a.subject_type == subject_type)
+        if subject_id:
+            q = q.where(a.subject_id == subject_id)
+        if since is not None:
+            q = q.where(a.at >= since)
+        if before is not None:
+            q = q.where(a.at < before)
+        if before_id is not None:
+            q = q.where(a.id < before_id)
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def actions(self) -> list[str]:
+        a = t.audit_log.c
+        return list(self.conn.execute(select(a.action).distinct().order_by(a.action)).scalars())
+
+    def has_action(self, actions: Sequence[str]) -> bool:
+        q = select(t.audit_log.c.id).where(t.audit_log.c.action.in_(list(actions))).limit(1)
+        return self.conn.execute(q).first() is not None
 
 
 class SqlUsers(_Repo):

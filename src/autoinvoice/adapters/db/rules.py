@@ -164,13 +164,18 @@ class SqlRuleFirings(_Repo):
         return [dict(r._mapping) for r in self.conn.execute(q.order_by(t.rule_firings.c.id))]
 
     def list(
-        self, rule_id: int | None = None, outcome: str | None = None, limit: int = 1000
+        self,
+        rule_id: int | None = None,
+        outcome: str | None = None,
+        limit: int = 1000,
+        *,
+        newest_first: bool = False,
     ) -> builtins.list[dict[str, Any]]:
         c = t.rule_firings.c
         q = (
             select(t.rule_firings, t.rules.c.name.label("rule"))
             .join(t.rules, t.rules.c.id == c.rule_id)
-            .order_by(c.id)
+            .order_by(c.id.desc() if newest_first else c.id)
             .limit(limit)
         )
         if rule_id is not None:

@@ -223,7 +223,7 @@ class SqlInbound(_Repo):
         ).first()
         if r is None:
             raise NotFound(f"there is no stored request {inbound_id}", field="inbound_id")
-        return InboundRecord(r.id, r.source_id, r.received_at, r.headers, r.body, r.status)
+        return InboundRecord(r.id, r.source_id, r.received_at, r.headers, r.body, r.status, r.error)
 
     def finish(self, inbound_id: int, status: str, error: str | None, at: datetime) -> None:
         self.conn.execute(
@@ -352,6 +352,28 @@ class SqlEvents(_Repo):
         if source_id is not None:
             q = q.where(c.source_id == source_id)
         return [(r.id, r.source_id, _event(r), r.status) for r in self.conn.execute(q)]
+
+    def of_requests(self, inbound_ids: Sequence[int]) -> builtins.list[dict[str, Any]]:
+        if not inbound_ids:
+            return []
+        c = t.events.c
+        q = (
+            select(
+                c.id,
+                c.inbound_id,
+                c.type,
+                c.subject,
+                c.external_id,
+                c.occurred_at,
+                c.status,
+                c.detail,
+                c.fields,
+                c.raw,
+            )
+            .where(c.inbound_id.in_(list(inbound_ids)))
+            .order_by(c.id)
+        )
+        return [dict(r._mapping) for r in self.conn.execute(q)]
 
 
 class SqlLinks(_Repo):

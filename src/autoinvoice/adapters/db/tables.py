@@ -808,10 +808,54 @@ weekly_audits = Table(
 # (reports section end)
 
 # -- API idempotency keys (issue 7, migration 0009) ------------------------------------------
+# One row per (caller, Idempotency-Key) of an API POST: claimed before the handler runs (the
+# unique constraint makes one of two racing requests the first), then the answer it gave.
+# Rows live 24 h (``expires_at``) and are removed lazily (adapters/db/idempotency.py).
+api_idempotency_keys = Table(
+    "api_idempotency_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("caller", String(40), nullable=False),  # "key:<api key prefix>" or "user:<id>"
+    Column("key", String(100), nullable=False),  # the Idempotency-Key header
+    Column("fingerprint", String(64), nullable=False),  # sha256 of method, path, query, body
+    Column("request", String(300), nullable=False),  # "POST /api/v1/…", for the refusal
+    Column("created_at", AwareDateTime(), nullable=False),
+    Column("expires_at", AwareDateTime(), nullable=False, index=True),
+    Column("status", Integer),  # null while the first request is running
+    Column("headers", JSON),  # [[name, value], …] as the handler sent them
+    Column("body", LargeBinary),  # null: not kept (a secret shown once, or too large)
+    Column("completed_at", AwareDateTime()),
+    UniqueConstraint("caller", "key"),
+)
 # (api idempotency section end)
 
 # -- web app: user-edited templates (issue 7, migration 0010) ---------------------------------
+# Email templates edited in the web app, versioned: every save is a new row (who, when); the
+# newest row of a name is in force. A row whose three sources are NULL is a reset to default.
+user_templates = Table(
+    "user_templates",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False),  # "invoice_email", "reminder_email", …
+    Column("version", Integer, nullable=False),
+    Column("subject", Text),
+    Column("text_body", Text),
+    Column("html_body", Text),
+    Column("saved_by", String(300), nullable=False),
+    Column("saved_at", AwareDateTime(), nullable=False),
+    UniqueConstraint("name", "version", name="uq_user_templates_name_version"),
+)
 # (web app section end)
 
 # -- installation settings: SMTP, taxes, payment terms (issue 7, migration 0011) --------------
+# Settings changed in the web app, one JSON value per name ("smtp", "terms", "tax:<entity>");
+# secrets inside a value are sealed with the app's SecretBox, never stored in clear.
+installation_settings = Table(
+    "installation_settings",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", AwareDateTime(), nullable=False),
+    Column("updated_by", String(300), nullable=False),
+)
 # (installation settings section end)

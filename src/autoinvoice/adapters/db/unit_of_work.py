@@ -8,16 +8,22 @@ from sqlalchemy import Connection, Engine
 
 from ...services import ports
 from ...services.bank import BankStatements
+from ...services.idempotency import IdempotencyKeys
+from ...services.installation_settings import Installation
 from ...services.ledger import Ledger
 from ...services.metrics import MetricsReader
 from ...services.outgoing import OutgoingWebhooks
 from ...services.payment_links import PaymentLinks
 from ...services.reminders import Reminders
 from ...services.reports import Reports
+from ...services.resources import Resources
+from ...services.user_templates import UserTemplates
 from ...services.weekly_audit import AuditFindings
 from . import rules as rl
 from . import sources as sr
 from .bank import SqlBankStatements
+from .idempotency import SqlIdempotencyKeys
+from .installation_settings import SqlInstallation
 from .intake import SqlIntakeLinks
 from .ledger import SqlLedger
 from .metrics import SqlMetrics
@@ -36,6 +42,8 @@ from .repositories import (
     SqlPayments,
     SqlUsers,
 )
+from .resources import SqlResources
+from .user_templates import SqlUserTemplates
 from .wakeup import CHANNEL, WAKEUP
 from .webhooks_out import SqlOutgoingWebhooks
 from .weekly_audit import SqlAuditFindings
@@ -73,7 +81,11 @@ class SqlUnitOfWork:
     webhooks: OutgoingWebhooks
     reminders: Reminders
     metrics: MetricsReader
+    installation: Installation
+    user_templates: UserTemplates
+    resources: Resources
     bank: BankStatements
+    idempotency: IdempotencyKeys
 
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self.engine = engine
@@ -118,7 +130,11 @@ class SqlUnitOfWork:
         self.webhooks = SqlOutgoingWebhooks(conn)
         self.reminders = SqlReminders(conn)
         self.metrics = SqlMetrics(conn)
+        self.installation = SqlInstallation(conn)
+        self.user_templates = SqlUserTemplates(conn)
+        self.resources = SqlResources(conn)
         self.bank = SqlBankStatements(conn)
+        self.idempotency = SqlIdempotencyKeys(conn)
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -185,6 +185,25 @@ class TypstPdfRenderer:
             raise PdfRenderError(name, "Typst returned no PDF")
         return pdf
 
+    def render_png(self, document: dict[str, Any], *, ppi: int = 72) -> bytes:
+        """The first page of ``document`` as a PNG image (a preview: nothing is kept);
+        ``ppi`` is bounded to 24–150 so a preview stays small."""
+        name = _branding_layout(document, self.template)
+        inputs = _typst_inputs(document, name)
+        layout = self._layout(name)
+        _refuse_symlinks(self.root, name)
+        try:
+            with layout.lock:
+                pages = layout.compiler.compile(
+                    format="png", ppi=float(min(max(ppi, 24), 150)), sys_inputs=inputs
+                )
+        except typst.TypstError as exc:
+            raise PdfRenderError(name, _explain(exc.message, "logo" in inputs)) from exc
+        first = pages[0] if isinstance(pages, list) else pages
+        if not isinstance(first, bytes):
+            raise PdfRenderError(name, "Typst returned no image")
+        return first
+
     def _source(self, name: str) -> Path:
         # The name becomes a path: refuse anything that could step out of the folder.
         if not _TEMPLATE_NAME.fullmatch(name):

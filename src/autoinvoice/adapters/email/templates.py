@@ -4,6 +4,10 @@ An email named ``invoice_email`` is three templates side by side: ``invoice_emai
 ``invoice_email.txt`` and ``invoice_email.html``. The defaults ship in this package's
 ``templates/`` folder; a file of the same name in the override folder replaces one of them.
 
+A third source wins over both: templates edited in the web app and stored in the database
+(``user_templates``), which the caller reads in its transaction and passes as ``sources``
+(file name → template text). `check` validates such a source before it is stored.
+
 Users edit those overrides, so every template is treated as untrusted code and rendered in
 Jinja2's ``SandboxedEnvironment``: reaching for ``__class__``, ``__mro__`` and the like raises
 ``jinja2.exceptions.SecurityError``. ``StrictUndefined`` makes a misspelt variable raise
@@ -14,7 +18,9 @@ The subject is collapsed to one line.
 from __future__ import annotations
 
 import re
+import traceback
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -24,13 +30,24 @@ from jinja2 import (
     FileSystemLoader,
     PackageLoader,
     StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateSyntaxError,
+    UndefinedError,
+    nodes,
     select_autoescape,
 )
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
+from ...domain.errors import InvalidValue
 from ...services.labels import email_labels_for
 
-__all__ = ["EmailTemplates", "RenderedEmail"]
+__all__ = ["LAYOUT", "MAX_SOURCE_CHARS", "EmailTemplates", "RenderedEmail"]
+
+LAYOUT = "_email_layout.html"  # the one file an edited template may extend
+MAX_SOURCE_CHARS = 20_000
+_MAX_RANGE = 1_000  # range() in an edited template; loops nest at most _MAX_LOOP_DEPTH deep
+_MAX_LOOP_DEPTH = 2
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
@@ -64,21 +81,163 @@ class EmailTemplates:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
+        self._env.globals["range"] = _small_range
+        self._edited = lru_cache(maxsize=64)(self._compile_edited)
 
-    def render_email(self, template_name: str, context: Mapping[str, Any]) -> RenderedEmail:
-        """Subject, plain-text body and HTML body of ``template_name`` for ``context``.
+    def render_email(
+        self,
+        template_name: str,
+        context: Mapping[str, Any],
+        sources: Mapping[str, str] | None = None,
+    ) -> RenderedEmail:
+        """Subject, plain-text body and HTML body of ``template_name`` for ``context``;
+        ``sources`` (file name → text, edited in the web app) win over the files.
 
         Raises jinja2's TemplateNotFound, UndefinedError, TemplateSyntaxError or SecurityError.
         """
         if not _NAME.fullmatch(template_name):
             raise ValueError(f"not a template name: {template_name!r}")
-        subject = self._render(f"{template_name}.subject.txt", context)
+        sources = sources or {}
+        subject = self._render(f"{template_name}.subject.txt", context, sources)
         return RenderedEmail(
             subject=" ".join(subject.split()),
-            text=self._render(f"{template_name}.txt", context),
-            html=self._render(f"{template_name}.html", context),
+            text=self._render(f"{template_name}.txt", context, sources),
+            html=self._render(f"{template_name}.html", context, sources),
         )
 
-    def _render(self, name: str, context: Mapping[str, Any]) -> str:
+    def default_source(self, file_name: str) -> str:
+        """The text of ``file_name`` as it is without an edit: the override folder's or the
+        package's (what "Reset to default" goes back to)."""
+        loader = self._env.loader
+        assert loader is not None
+        return loader.get_source(self._env, file_name)[0]
+
+    def check(self, file_name: str, source: str, context: Mapping[str, Any]) -> str:
+        """Validate an edited ``source`` for ``file_name`` and return it rendered for
+        ``context``. Raises `InvalidValue` saying what is wrong and on which line: a syntax
+        error, a reach for Python internals (``__class__``…), an ``include``/``import`` or an
+        ``extends`` of anything but the email frame, a loop nested too deep, a variable the
+        context does not have. Nothing of a rejected source runs except the sandboxed render.
+        """
+        if len(source) > MAX_SOURCE_CHARS:
+            raise InvalidValue(
+                f"the template is {len(source):,} characters long; the limit is "
+                f"{MAX_SOURCE_CHARS:,}"
+            )
+        try:
+            tree = self._env.parse(source)
+        except TemplateSyntaxError as exc:
+            raise InvalidValue(f"line {exc.lineno}: {exc.message}") from exc
+        _refuse_unsafe(tree, file_name)
+        return self._run(self._edited(source), context, source)
+
+    def _render(self, name: str, context: Mapping[str, Any], sources: Mapping[str, str]) -> str:
+        edited = sources.get(name)
+        if edited is not None:
+            try:
+                tree = self._env.parse(edited)
+            except TemplateSyntaxError as exc:
+                raise InvalidValue(f"{name}, line {exc.lineno}: {exc.message}") from exc
+            _refuse_unsafe(tree, name)  # checked when saved; again, the database is not code
+            template = self._edited(edited)
+        else:
+            template = self._env.get_template(name)
         # ``t`` is the wording in the client's language; English when the caller gives none
-        return self._env.get_template(name).render({"t": email_labels_for("en"), **context})
+        return template.render({"t": email_labels_for("en"), **context})
+
+    def _compile_edited(self, source: str) -> Template:
+        return self._env.from_string(source)
+
+    def _run(self, template: Template, context: Mapping[str, Any], source: str) -> str:
+        try:
+            return template.render({"t": email_labels_for("en"), **context})
+        except UndefinedError as exc:
+            raise InvalidValue(f"{_where(exc)}{_unknown(exc, source)}") from exc
+        except SecurityError as exc:
+            raise InvalidValue(f"{_where(exc)}not allowed in a template: {exc}") from exc
+        except (TemplateError, ArithmeticError, LookupError, TypeError, ValueError) as exc:
+            raise InvalidValue(f"{_where(exc)}{type(exc).__name__}: {exc}") from exc
+        except RecursionError as exc:
+            raise InvalidValue("the template calls itself without end") from exc
+
+
+def _small_range(*args: int) -> range:
+    r = range(*args)
+    if len(r) > _MAX_RANGE:
+        raise SecurityError(f"range() is limited to {_MAX_RANGE} items in a template")
+    return r
+
+
+_MISSING_ATTR = re.compile(r"has no attribute '([^']+)'")
+_MISSING_NAME = re.compile(r"'([^']+)' is undefined")
+
+
+def _unknown(exc: UndefinedError, source: str) -> str:
+    """Jinja's "'dict object' has no attribute 'totl'" as "there is no variable
+    invoice.totl", naming the variable as written on the line."""
+    message = exc.message or str(exc)
+    attr, name = _MISSING_ATTR.search(message), _MISSING_NAME.search(message)
+    if attr is not None:
+        lines = source.splitlines()
+        where = _line_of(exc)
+        text = lines[where - 1] if where and where <= len(lines) else source
+        dotted = re.search(r"[A-Za-z_][\w.]*\." + re.escape(attr.group(1)) + r"\b", text)
+        name_text = dotted.group(0) if dotted else attr.group(1)
+    elif name is not None:
+        name_text = name.group(1)
+    else:
+        return f"{message} (see the list of variables)"
+    return f"there is no variable {name_text!r} (see the list of variables you can use)"
+
+
+def _line_of(exc: BaseException) -> int | None:
+    lines = [
+        line
+        for f, line in traceback.walk_tb(exc.__traceback__)
+        if f.f_code.co_filename == "<template>"  # Jinja's name for a template from a string
+    ]
+    return lines[-1] if lines else None
+
+
+def _where(exc: BaseException) -> str:
+    """The prefix "line N: " where a render error happened in an edited template, or ''."""
+    line = _line_of(exc)
+    return f"line {line}: " if line else ""
+
+
+def _refuse_unsafe(tree: nodes.Template, file_name: str) -> None:
+    """Refuse what the sandbox would stop only at run time, before anything runs."""
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        name = node.attr if isinstance(node, nodes.Getattr) else _const(node.arg)  # type: ignore[attr-defined]
+        if isinstance(name, str) and name.startswith("_"):
+            raise InvalidValue(
+                f"line {node.lineno}: {name!r} is not allowed: names starting with _ are "
+                "Python internals, not invoice data"
+            )
+    for ref in tree.find_all((nodes.Include, nodes.Import, nodes.FromImport)):
+        raise InvalidValue(
+            f"line {ref.lineno}: templates cannot include or import other files; "
+            f"an HTML email may only extend {LAYOUT!r}"
+        )
+    for ext in tree.find_all(nodes.Extends):
+        if not file_name.endswith(".html") or _const(ext.template) != LAYOUT:
+            raise InvalidValue(
+                f"line {ext.lineno}: an HTML email may only extend {LAYOUT!r}"
+                if file_name.endswith(".html")
+                else f"line {ext.lineno}: a subject or text body cannot extend another template"
+            )
+    _check_loops(tree, 0)
+
+
+def _check_loops(node: nodes.Node, depth: int) -> None:
+    for child in node.iter_child_nodes():
+        inner = depth + isinstance(child, nodes.For)
+        if inner > _MAX_LOOP_DEPTH:
+            raise InvalidValue(
+                f"line {child.lineno}: loops may nest at most {_MAX_LOOP_DEPTH} deep in an email"
+            )
+        _check_loops(child, inner)
+
+
+def _const(node: nodes.Node) -> object:
+    return node.value if isinstance(node, nodes.Const) else None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime, time
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -35,15 +34,12 @@ from .overview import (
     client_today,
     is_open,
     missing_billing_data,
-    summary_overdue,
 )
 from .pages import LOCALE, STATUS_LABELS, flash, render
 from .pdf import document_response, pdf_response
 
 router = APIRouter(include_in_schema=False)
 
-PAGE_SIZE = 50
-FILTERS = ("draft", "issued", "sent", "viewed", "partially_paid", "paid", "void")
 PAYMENT_METHODS = {
     "bank_transfer": "Bank transfer",
     "card": "Card",
@@ -58,65 +54,7 @@ def home(_: Reader) -> Response:
     return RedirectResponse("/dashboard", status_code=303)
 
 
-# -- invoices list --------------------------------------------------------------------------
-def _totals_by_currency(rows: list[tuple[str, Decimal]]) -> list[str]:
-    sums: dict[str, Decimal] = {}
-    for currency, amount in rows:
-        sums[currency] = sums.get(currency, Decimal(0)) + amount
-    return [Money(v, c).format(LOCALE) for c, v in sorted(sums.items())]
-
-
-@router.get("/invoices")
-def invoices_page(
-    request: Request, user: Reader, app: AppDep, status: str = "", after: int | None = None
-) -> Response:
-    notice = None
-    if status and status not in (*FILTERS, "overdue"):
-        notice, status = f"There is no status {status!r}; showing all invoices.", ""
-    with app.uow(read_only=True) as uow:
-        now = app.clock.now()
-        today = business_today(now, uow.entities.first())
-        everything = uow.invoices.summaries(limit=10_000)
-        if status == "overdue":
-            rows = [
-                s for s in everything if summary_overdue(s, now) and (after is None or s.id < after)
-            ][: PAGE_SIZE + 1]
-        else:
-            rows = uow.invoices.summaries(
-                status=status or None, after_id=after, limit=PAGE_SIZE + 1
-            )
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    open_rows = [s for s in everything if is_open(s.status)]
-    overdue_rows = [s for s in open_rows if summary_overdue(s, now)]
-    stats = {
-        "outstanding": _totals_by_currency([(s.currency, s.balance) for s in open_rows]),
-        "open_count": len(open_rows),
-        "overdue": _totals_by_currency([(s.currency, s.balance) for s in overdue_rows]),
-        "overdue_count": len(overdue_rows),
-        "attention": sum(1 for s in everything if s.status == "draft" and s.hold_reason),
-    }
-    return render(
-        request,
-        "invoices.html",
-        {
-            "nav": "invoices",
-            "rows": rows,
-            "today": today,
-            "status": status,
-            "filters": [
-                ("", "All"),
-                *((f, STATUS_LABELS[f]) for f in FILTERS),
-                ("overdue", "Overdue"),
-            ],
-            "next_after": rows[-1].id if more and rows else None,
-            "after": after,
-            "stats": stats,
-            "notice": notice,
-            "overdue": lambda s: summary_overdue(s, now),
-        },
-        user=user,
-    )
+# -- invoices list: see invoice_list.py ---------------------------------------------------
 
 
 # -- one invoice ----------------------------------------------------------------------------

@@ -11,19 +11,18 @@ Lists page by cursor: ``next_cursor`` is the id to pass as ``after`` for the nex
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
 from ...bootstrap import App
 from ...domain.errors import InvalidValue
-from ...services import invoicing, payments
+from ...services import drafts, invoice_batches, invoicing, payments
 from ...services.ports import UserRecord
 from .deps import ApiUser, AppDep, actor
-from .overview import client_today, missing_billing_data
+from .overview import client_today
 from .schemas import (
-    ClientList,
-    ClientOut,
     InvoiceOut,
     InvoicePage,
     InvoiceSummaryOut,
@@ -32,6 +31,7 @@ from .schemas import (
     StatusName,
     VoidIn,
 )
+from .schemas_resources import DraftIn, SendOut
 
 Responses = dict[int | str, dict[str, Any]]
 PROBLEM: dict[str, Any] = {
@@ -92,6 +92,53 @@ def list_invoices(
         items=[InvoiceSummaryOut.of(s, app.clock.now()) for s in rows],
         next_cursor=str(rows[-1].id) if more and rows else None,
     )
+
+
+@router.post(
+    "/invoices",
+    response_model=InvoiceOut,
+    status_code=201,
+    tags=["invoices"],
+    summary="Create a draft by hand; `hold_reason` says what would stop it being issued",
+    responses={404: _problem("No such client or contract")},
+)
+def create_draft(body: DraftIn, user: ApiUser, app: AppDep, response: Response) -> InvoiceOut:
+    cmd = drafts.NewDraft(
+        client_id=body.client_id,
+        lines=[drafts.DraftLine(**line.model_dump()) for line in body.lines],
+        currency=body.currency,
+        terms=body.terms,
+        contract_id=body.contract_id,
+        buyer_reference=body.buyer_reference,
+        notes=tuple(body.notes),
+    )
+    invoice_id = drafts.create_draft(cmd, uow=app.uow(), clock=app.clock, actor=actor(user))
+    response.headers["Location"] = f"/api/v1/invoices/{invoice_id}"
+    return _invoice_out(app, invoice_id)
+
+
+@router.post(
+    "/invoices/{invoice_id}/send",
+    response_model=SendOut,
+    status_code=202,
+    tags=["invoices"],
+    summary="Queue the email of an issued invoice once more (409 for a draft or void)",
+    responses=_CONFLICT,
+)
+def send_invoice(
+    invoice_id: int,
+    user: ApiUser,
+    app: AppDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", description="the same key queues the email once"),
+    ] = None,
+) -> SendOut:
+    key = _scoped_key(user, invoice_id, idempotency_key) or secrets.token_hex(16)
+    queued = invoice_batches.send_again(
+        invoice_id, key=key, uow=app.uow(), clock=app.clock, actor=actor(user)
+    )
+    return SendOut(invoice_id=invoice_id, queued=queued)
 
 
 @router.get(
@@ -185,17 +232,3 @@ def record_payment(
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
     return PaymentResultOut.of(invoice_id, currency, outcome)
-
-
-@router.get("/clients", response_model=ClientList, tags=["clients"], summary="List clients")
-def list_clients(_: ApiUser, app: AppDep) -> ClientList:
-    with app.uow(read_only=True) as uow:
-        clients = uow.clients.list()
-        countries = {
-            eid: uow.entities.get(eid).party.country for eid in {c.entity_id for c in clients}
-        }
-    return ClientList(
-        items=[
-            ClientOut.of(c, missing_billing_data(c, countries.get(c.entity_id))) for c in clients
-        ]
-    )

@@ -65,7 +65,10 @@ class ConfirmOut(BaseModel):
     response_model=ImportOut,
     status_code=201,
     summary="Import a bank statement; confident matches are applied, the rest wait for review",
-    responses={422: {"description": "The file cannot be read", **PROBLEM}},
+    responses={
+        404: {"description": "No saved CSV mapping of that name", **PROBLEM},
+        422: {"description": "The file cannot be read", **PROBLEM},
+    },
 )
 async def post_statement(
     file: Annotated[UploadFile, File(description="camt.053/054 XML, MT940, OFX or CSV")],

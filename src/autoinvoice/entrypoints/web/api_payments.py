@@ -26,7 +26,9 @@ from ...services.ledger import PaymentRecord
 from ...services.ports import UserRecord
 from .api import _IDEMPOTENCY_KEY, COMMON_RESPONSES, _problem
 from .deps import ApiUser, AppDep, actor
+from .paging import cut
 from .schemas import money_text
+from .schemas_resources import CreditNoteListOut, CreditNotePage
 
 router = APIRouter(prefix="/api/v1", responses=COMMON_RESPONSES, tags=["payments"])
 _KEY_HEADER = Header(
@@ -225,11 +227,28 @@ def list_payments(
     _: ApiUser,
     app: AppDep,
     client_id: Annotated[int | None, Query(ge=1)] = None,
+    invoice_id: Annotated[int | None, Query(ge=1, description="applied to this invoice")] = None,
+    received_from: Annotated[
+        datetime | None, Query(alias="from", description="received at or after (timezone-aware)")
+    ] = None,
+    received_to: Annotated[
+        datetime | None, Query(alias="to", description="received before (timezone-aware)")
+    ] = None,
     after: Annotated[int | None, Query(ge=1, description="a `next_cursor`")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PaymentPage:
+    for name, moment in (("from", received_from), ("to", received_to)):
+        if moment is not None and moment.utcoffset() is None:
+            raise InvalidValue("give a time zone, e.g. 2026-12-01T00:00:00Z", field=name)
     with app.uow(read_only=True) as uow:
-        rows = uow.ledger.payments(client_id=client_id, after_id=after, limit=limit + 1)
+        rows = uow.resources.payments(
+            client_id=client_id,
+            invoice_id=invoice_id,
+            received_from=received_from,
+            received_before=received_to,
+            after_id=after,
+            limit=limit + 1,
+        )
         more, rows = len(rows) > limit, rows[:limit]
         items = [
             _listed(
@@ -242,6 +261,56 @@ def list_payments(
             for p in rows
         ]
     return PaymentPage(items=items, next_cursor=str(rows[-1].id) if more and rows else None)
+
+
+@router.get(
+    "/payments/{payment_id}",
+    response_model=PaymentListOut,
+    summary="One payment with its allocations",
+    responses={404: _problem("No such payment")},
+)
+def get_payment(payment_id: int, _: ApiUser, app: AppDep) -> PaymentListOut:
+    with app.uow(read_only=True) as uow:
+        p = uow.ledger.payment(payment_id)
+        allocs = uow.ledger.allocations(payment_id=p.id)
+    return _listed(p, [payments.Allocation(a.invoice_id, a.amount) for a in allocs])
+
+
+@router.get(
+    "/credit-notes",
+    response_model=CreditNotePage,
+    tags=["invoices"],
+    summary="Credit notes, newest first, with the invoice each corrects",
+)
+def list_credit_notes(
+    _: ApiUser,
+    app: AppDep,
+    client_id: Annotated[int | None, Query(ge=1)] = None,
+    after: Annotated[int | None, Query(ge=1, description="a `next_cursor`")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CreditNotePage:
+    with app.uow(read_only=True) as uow:
+        rows = uow.invoices.summaries(
+            kind="credit_note", client_id=client_id, after_id=after, limit=limit + 1
+        )
+        page, cursor = cut(rows, limit, key=lambda s: s.id)
+        corrects = uow.ledger.corrected_by([s.id for s in page])
+    items = [
+        CreditNoteListOut(
+            id=s.id,
+            number=s.number,
+            invoice_id=corrects.get(s.id),
+            client_id=s.client_id,
+            client_name=s.client_name,
+            status=s.status,  # type: ignore[arg-type]
+            kind=s.kind,  # type: ignore[arg-type]
+            currency=s.currency,
+            total=money_text(s.gross, s.currency),
+            issue_date=s.issue_date,
+        )
+        for s in page
+    ]
+    return CreditNotePage(items=items, next_cursor=cursor)
 
 
 @router.post(

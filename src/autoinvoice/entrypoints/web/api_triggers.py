@@ -265,6 +265,7 @@ def save_rules(body: dict[str, Any], user: ApiUser, app: AppDep) -> RuleList:
     response_model=list[RuleVersion],
     tags=["rules"],
     summary="Every version of a rule",
+    responses={404: _problem("No such rule")},
 )
 def rule_history(name: str, _: ApiUser, app: AppDep) -> list[RuleVersion]:
     with app.uow(read_only=True) as uow:

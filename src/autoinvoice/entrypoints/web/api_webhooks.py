@@ -100,7 +100,10 @@ def list_webhooks(_: ApiUser, app: AppDep) -> WebhookList:
     tags=["webhooks"],
     summary="Subscribe a URL; the response has its signing secret, shown this once",
 )
-def create_webhook(body: WebhookIn, user: ApiUser, app: AppDep) -> WebhookCreated:
+def create_webhook(
+    body: WebhookIn, user: ApiUser, app: AppDep, response: Response
+) -> WebhookCreated:
+    response.headers["Cache-Control"] = "no-store"  # the secret: not cached, not kept for replays
     sub, secret = outgoing.add_subscription(
         body.url,
         [e.value for e in body.event_types],

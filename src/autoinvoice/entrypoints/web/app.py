@@ -55,6 +55,7 @@ from . import (
     api_webhooks,
     dashboard,
     errors,
+    idempotency,
     intake,
     login,
     metrics,
@@ -82,8 +83,14 @@ browser session also works; its POSTs must repeat the CSRF token in `X-CSRF-Toke
 **Errors** are RFC 9457 problem documents (`application/problem+json`) with a stable
 `code` and, where one input is at fault, its `field`.
 
-**Retries.** `POST /invoices/{id}/payments` honours an `Idempotency-Key` header: the same
-key records the payment once and answers the same result again.
+**Retries.** Every POST (and PATCH) honours an `Idempotency-Key` header (1–100 visible ASCII
+characters, e.g. a UUID; per API key or signed-in user; kept 24 hours): sending the same key
+with the same request again answers the first answer again — the same status (200 or 201 as
+the first time), body and content type — with `Idempotent-Replayed: true`, and nothing is
+done twice. The same key with another body or path is a 422 (`idempotency_key_reused`);
+while the first request is still running, a 409 (`idempotency_key_in_use`). Refusals of the
+caller (401, 403) and server errors (5xx) are not kept, so a retry runs. Recording a payment
+answers a repeat with 200 and `"duplicate": true`.
 """
 
 
@@ -143,6 +150,7 @@ def _openapi(web: FastAPI) -> dict[str, Any]:
         problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(problem.pop("$defs", {}))
         components["Problem"] = problem
+        idempotency.document(schema)
         web.openapi_schema = schema
     return web.openapi_schema
 
@@ -161,6 +169,7 @@ def create_app(app: App) -> FastAPI:
     web.state.templates = make_templates()
     web.openapi = lambda: _openapi(web)  # type: ignore[method-assign]
 
+    web.add_middleware(idempotency.IdempotencyKeys)  # inside the session: it reads it
     web.add_middleware(
         SessionMiddleware,
         secret_key=app.secret_key,

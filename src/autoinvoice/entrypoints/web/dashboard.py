@@ -20,6 +20,7 @@ from ...domain.cashflow import (
     FORECAST_METHOD,
     CashflowSnapshot,
 )
+from ...services.onboarding import setup_guide
 from ...services.reports import cashflow_snapshot
 from ...services.weekly_audit import weekly_audit
 from .charts import BarChart, bar_chart
@@ -101,4 +102,5 @@ def dashboard(request: Request, user: Reader, app: AppDep) -> Response:
         entity = uow.entities.first()
     context = dashboard_context(snap)
     context.update(audit=audit, tz=entity.timezone if entity else "UTC")
+    context["setup"] = setup_guide(uow=app.uow(read_only=True))  # the "finish setting up" banner
     return render(request, "dashboard.html", context, user=user)

@@ -14,6 +14,9 @@ Mapping (first match wins, so subclasses come before their parents)::
     MissingData, CurrencyMismatch, DomainError      422
     ServiceError                                    400
     request validation (pydantic)                   422, naming the field
+    a body that cannot be parsed (JSON, multipart)  422, field "body"
+    a number too large to store (OverflowError),
+    a value the database refuses (DataError)        422
     anything else                                   500, logged, nothing disclosed
 
 A problem document::
@@ -33,6 +36,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
 from ...domain.errors import (
@@ -76,6 +80,9 @@ _CODE_BY_STATUS = {
     422: "invalid_value",
     503: "unavailable",
 }
+
+
+_UNPARSABLE_BODY = "There was an error parsing the body"  # FastAPI's words for a bad body
 
 
 class LoginRequired(Exception):
@@ -209,6 +216,13 @@ def install(app: FastAPI, html: HtmlRenderer) -> None:
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         status = exc.status_code
+        if status == 400:  # only the framework raises it: a body it could not parse
+            unreadable = (
+                "the body is not UTF-8 JSON"
+                if exc.detail == _UNPARSABLE_BODY
+                else f"the body could not be read: {exc.detail}"  # Starlette's multipart words
+            )
+            return respond(request, 422, "invalid_value", unreadable, "body")
         code = _CODE_BY_STATUS.get(status, "http_error")
         phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
         detail = (
@@ -224,6 +238,22 @@ def install(app: FastAPI, html: HtmlRenderer) -> None:
             response.headers.setdefault(name, value)
         return response
 
+    async def on_overflow(request: Request, exc: Exception) -> Response:
+        # an id or number past what the database stores (SQLite: 64-bit): nothing has it
+        return respond(request, 422, "invalid_value", "a number in the request is out of range")
+
+    async def on_unstorable(request: Request, exc: Exception) -> Response:
+        # the database refused a value the request carried (PostgreSQL: an id past 64 bits,
+        # a NUL character in a text); the transaction was rolled back, nothing is stored
+        log.info("refused a value the database cannot store on %s", request.url.path)
+        return respond(
+            request,
+            422,
+            "invalid_value",
+            "a value in the request cannot be stored: a number out of range, or a text with "
+            "a NUL character",
+        )
+
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return respond(
@@ -238,6 +268,8 @@ def install(app: FastAPI, html: HtmlRenderer) -> None:
     app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(OverflowError, on_overflow)
+    app.add_exception_handler(DataError, on_unstorable)
     app.add_exception_handler(Exception, on_unexpected)
 
 

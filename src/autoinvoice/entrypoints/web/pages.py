@@ -24,6 +24,7 @@ from ...domain.money import Money
 from ...domain.parties import country_name
 from ...domain.recurrence import zone
 from ...services.accounts import can_write
+from ...services.installation_settings import sandbox_addresses
 from ...services.ports import UserRecord
 from .deps import csrf_token
 
@@ -34,7 +35,8 @@ LOCALE = "en"  # the admin pages' language; client-facing figures use the client
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
-    "img-src 'self' data: blob:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "img-src 'self' data: blob:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "frame-src 'self'"  # the template editor's email preview, in <iframe sandbox>
 )
 
 STATUS_LABELS = {
@@ -58,6 +60,53 @@ ACTION_LABELS = {
     "delivery.failed": "Email failed",
     "delivery.skipped": "Delivery skipped",
     "invoice.draft_deleted": "Draft deleted",
+    "rule.saved": "Rule saved (new version)",
+    "rules.tested": "Rule tested in the sandbox",
+    "rule.failed": "Rule could not build an invoice",
+    "rule.waiting": "Rule waits for a milestone",
+    "entity.created": "Organisation created",
+    "entity.updated": "Organisation changed",
+    "entity.documents_changed": "Invoice design changed",
+    "client.created": "Client added",
+    "client.updated": "Client billing data changed",
+    "contract.created": "Contract added",
+    "invoice.send_again": "Email queued again",
+    "reminder.queued": "Reminder queued by hand",
+    "reminder.sent": "Reminder emailed",
+    "reminder.skipped": "Reminder skipped",
+    "reminders.queued": "Reminders queued",
+    "payment.reversed": "Payment reversed",
+    "payment.received": "Payment received",
+    "invoice.credited": "Credit note issued",
+    "invoice.allocation_reversed": "Payment taken back",
+    "settings.series_changed": "Numbering format changed",
+    "settings.series_added": "Numbering series added",
+    "settings.defaults_changed": "Default taxes and terms changed",
+    "settings.smtp_changed": "SMTP settings changed",
+    "settings.smtp_removed": "SMTP settings removed",
+    "settings.smtp_tested": "Test email sent",
+    "entity.sandbox_changed": "Sandbox mode changed",
+    "reminders.policy_set": "Reminder policy changed",
+    "reminders.policy_removed": "Client reminder policy removed",
+    "user.created": "User added",
+    "user.role_changed": "User role changed",
+    "user.removed": "User removed",
+    "user.password_changed": "Password changed",
+    "api_key.created": "API key created",
+    "api_key.revoked": "API key revoked",
+    "template.saved": "Email template saved",
+    "template.reset": "Email template reset to default",
+    "source.added": "Source connected",
+    "source.secrets_changed": "Source secret replaced",
+    "source.mapping_updated": "Source field map changed",
+    "source.options_changed": "Source options changed",
+    "source.enabled": "Source turned on",
+    "source.disabled": "Source turned off",
+    "source.linked": "Source record linked",
+    "source.handshake": "Source handshake (secret received)",
+    "source.failing": "Source started failing",
+    "source.stale": "Source went stale",
+    "inbound.replayed": "Source request replayed",
 }
 
 
@@ -97,6 +146,14 @@ def make_templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
+def sandbox_inbox(request: Request) -> str | None:
+    """Where every email goes while sandbox mode is on (settings or environment), or None."""
+    app = request.app.state.autoinvoice
+    stored = sandbox_addresses(uow=app.uow(read_only=True))
+    inbox: str | None = app.settings.mail_sandbox_to or next(iter(stored.values()), None)
+    return inbox
+
+
 def render(
     request: Request,
     name: str,
@@ -112,6 +169,7 @@ def render(
         ctx["csrf_token"] = csrf_token(request)
         ctx["can_write"] = can_write(user.role)
         ctx["flash"] = request.session.pop("flash", None)
+        ctx["sandbox_on"] = sandbox_inbox(request)
     return templates.TemplateResponse(
         request,
         name,

@@ -340,10 +340,6 @@ class ClientOut(_Out):
         )
 
 
-class ClientList(_Out):
-    items: list[ClientOut]
-
-
 # -- errors ---------------------------------------------------------------------------------
 class FieldProblem(_Out):
     field: str

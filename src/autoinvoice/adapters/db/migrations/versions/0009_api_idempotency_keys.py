@@ -19,8 +19,29 @@ _AWARE = autoinvoice.adapters.db.types.AwareDateTime
 
 
 def upgrade() -> None:
-    pass
+    op.create_table('api_idempotency_keys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('caller', sa.String(length=40), nullable=False),
+    sa.Column('key', sa.String(length=100), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('request', sa.String(length=300), nullable=False),
+    sa.Column('created_at', _AWARE(timezone=True), nullable=False),
+    sa.Column('expires_at', _AWARE(timezone=True), nullable=False),
+    sa.Column('status', sa.Integer(), nullable=True),
+    sa.Column('headers', sa.JSON(), nullable=True),
+    sa.Column('body', sa.LargeBinary(), nullable=True),
+    sa.Column('completed_at', _AWARE(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_idempotency_keys')),
+    sa.UniqueConstraint('caller', 'key', name=op.f('uq_api_idempotency_keys_caller')),
+    )
+    op.create_index(
+        op.f('ix_api_idempotency_keys_expires_at'),
+        'api_idempotency_keys',
+        ['expires_at'],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index(op.f('ix_api_idempotency_keys_expires_at'), table_name='api_idempotency_keys')
+    op.drop_table('api_idempotency_keys')

@@ -19,8 +19,14 @@ _AWARE = autoinvoice.adapters.db.types.AwareDateTime
 
 
 def upgrade() -> None:
-    pass
+    op.create_table('installation_settings',
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('value', sa.JSON(), nullable=False),
+    sa.Column('updated_at', _AWARE(timezone=True), nullable=False),
+    sa.Column('updated_by', sa.String(length=300), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_installation_settings')),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table('installation_settings')
