@@ -24,7 +24,7 @@ test: $(STAMP) chromium
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2  # two workers (pytest-xdist); each has its own PostgreSQL database
 
 bench: $(STAMP)
 	$(BIN)/python bench/monthly_run.py

@@ -30,6 +30,9 @@ FORMATS = ("pdf", "facturx", "ubl", "cii")
 DEFAULT_ACCENT = "#1d4e89"
 
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
+# an SVG logo must be self-contained: the PDF renderer refuses one that links a file
+# (the same check as adapters/documents/pdf.py, so such a logo is refused when saved)
+_SVG_LINK = re.compile(rb"""href\s*=\s*["']\s*(?!#|data:)([^"']*)""")
 _IFSC = re.compile(r"[A-Z]{4}0[A-Z0-9]{6}")
 
 
@@ -76,6 +79,13 @@ class Branding:
         head = data.lstrip()[:200] if fmt == "svg" else data
         if not head.startswith(LOGO_FORMATS[fmt]) or (fmt == "svg" and b"<svg" not in data[:4096]):
             raise InvalidValue(f"the logo file is not a {fmt.upper()} image", field="branding.logo")
+        link = _SVG_LINK.search(data) if fmt == "svg" else None
+        if link is not None:
+            target = link.group(1).decode("utf-8", errors="replace")[:100]
+            raise InvalidValue(
+                f"the SVG links to a file ({target!r}); embed images as data: URIs",
+                field="branding.logo",
+            )
 
     @staticmethod
     def logo_format_of(filename: str) -> str:

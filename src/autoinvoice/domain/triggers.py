@@ -46,6 +46,7 @@ The YAML/JSON shape, as :func:`parse_rule` reads it::
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -185,24 +186,33 @@ class TriggerRule:
 
 
 # -- parsing ------------------------------------------------------------------------------
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring = 2, 4, 4, 60
+
+
+def _shown(value: Any) -> str:
+    """``value`` for an error message, cut short: a rule's value may be a huge list."""
+    return _SHORT.repr(value)
+
+
 def _enum(cls: Any, value: Any, where: str) -> Any:
     try:
         return cls(value)
     except ValueError:
         allowed = ", ".join(m.value for m in cls)
-        raise InvalidValue(f"{value!r} is not one of: {allowed}", field=where) from None
+        raise InvalidValue(f"{_shown(value)} is not one of: {allowed}", field=where) from None
 
 
 def _bool(value: Any, where: str) -> bool:
     if not isinstance(value, bool):  # "false" is a string, and bool("false") is True
-        raise InvalidValue(f"{value!r} is not true or false", field=where)
+        raise InvalidValue(f"{_shown(value)} is not true or false", field=where)
     return value
 
 
 def _decimal(value: Any, where: str) -> Decimal:
     n = _number(value)
     if n is None or not n.is_finite() or n <= 0:
-        raise InvalidValue(f"{value!r} is not a positive number", field=where)
+        raise InvalidValue(f"{_shown(value)} is not a positive number", field=where)
     return n
 
 
@@ -223,7 +233,7 @@ def _condition(raw: Any, where: str) -> Condition:
     if op in ("in", "not_in") and not isinstance(value, list):
         raise InvalidValue(f"'{op}' needs a list of values", field=f"{where}.value")
     if op in ("gt", "gte", "lt", "lte") and _number(value) is None:
-        raise InvalidValue(f"'{op}' needs a number, not {value!r}", field=f"{where}.value")
+        raise InvalidValue(f"'{op}' needs a number, not {_shown(value)}", field=f"{where}.value")
     return Condition(raw["field"], op, value)
 
 

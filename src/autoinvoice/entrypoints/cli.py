@@ -497,7 +497,9 @@ def users_api_key(
             user = uow.users.by_email(email)
         if user is None:
             raise NotFound(f"no user {email}", field="email")
-        key = create_api_key(user.id, name, scope or ["read"], uow=app.uow(), clock=app.clock)
+        key = create_api_key(
+            user.id, name, scope or ["read"], uow=app.uow(), clock=app.clock, actor="cli"
+        )
     out.print(f"API key (shown once): {key}")
 
 

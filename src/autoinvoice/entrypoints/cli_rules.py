@@ -18,6 +18,7 @@ from ..domain.errors import InvalidValue
 from ..services import ingest
 from ..services.shadow import Billed, shadow_report
 from ..services.triggering import load_rules
+from . import rules_yaml
 from .cli import AsJson, DbUrl, _app, _errors, cli, err, out
 from .cli_sources import ACTOR, _pairs, _when
 
@@ -37,11 +38,13 @@ def rules_load(
     """Store the rules of a YAML file (all or none); changed rules get a new version."""
     app = _app(database_url)
     try:
-        document = yaml.safe_load(file.read_text(encoding="utf-8"))
+        document = rules_yaml.load(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        err.print(f"[red]error:[/red] {escape(str(file))} is not valid YAML{where}")
+        problem = getattr(exc, "problem", None)
+        why = f": {problem}" if problem else ""
+        err.print(f"[red]error:[/red] {escape(str(file))} is not valid YAML{where}{escape(why)}")
         raise typer.Exit(2) from None
     with _errors():
         result = load_rules(document, uow=app.uow(), clock=app.clock, actor=ACTOR)

@@ -61,12 +61,23 @@ def create_user(
 
 
 def authenticate(
-    email: str, password: str, *, uow: UnitOfWork, hasher: PasswordHasher
+    email: str,
+    password: str,
+    *,
+    uow: UnitOfWork,
+    hasher: PasswordHasher,
+    clock: Clock | None = None,
 ) -> UserRecord:
+    """The user with this email and password; with ``clock``, a sign-in: its time is kept
+    (Settings → Users shows it)."""
     with uow:
         user = uow.users.by_email(email)
     if user is None or not hasher.verify(user.password_hash, password):
         raise AuthError("wrong email or password")
+    if clock is not None:
+        with uow:
+            uow.users.signed_in(user.id, clock.now())
+            uow.commit()
     return user
 
 
@@ -75,8 +86,15 @@ def _digest(secret: str) -> str:
 
 
 def create_api_key(
-    user_id: int, name: str, scopes: Sequence[str], *, uow: UnitOfWork, clock: Clock
+    user_id: int,
+    name: str,
+    scopes: Sequence[str],
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: str | None = None,
 ) -> str:
+    """A new key for ``user_id``, audited as ``actor``'s act (None: the user's own)."""
     bad = [s for s in scopes if s not in SCOPES]
     if bad or not scopes:
         raise InvalidValue(f"scopes must be among {', '.join(SCOPES)}", field="scopes")
@@ -92,11 +110,11 @@ def create_api_key(
         )
         uow.audit.record(
             at=clock.now(),
-            actor=f"user:{user_id}",
+            actor=actor or f"user:{user_id}",
             action="api_key.created",
             subject_type="api_key",
             subject_id=kid,
-            detail={"name": name, "scopes": list(scopes)},
+            detail={"name": name, "scopes": list(scopes), "user_id": user_id},
         )
         uow.commit()
     return f"ai_{prefix}_{secret}"

@@ -12,12 +12,15 @@ from .resources import ApiKeyRow
 
 
 def create_key(
-    user_id: int, name: str, scopes: Sequence[str], *, uow: UnitOfWork, clock: Clock
+    user_id: int, name: str, scopes: Sequence[str], *, uow: UnitOfWork, clock: Clock, actor: str
 ) -> tuple[ApiKeyRow, str]:
-    """A new API key for ``user_id`` (``NotFound`` if no such user): its row and the key."""
+    """A new API key for ``user_id`` (``NotFound`` if no such user), made by ``actor``: its
+    row and the key."""
     with uow:
         uow.users.get(user_id)
-    key = accounts.create_api_key(user_id, name.strip(), list(scopes), uow=uow, clock=clock)
+    key = accounts.create_api_key(
+        user_id, name.strip(), list(scopes), uow=uow, clock=clock, actor=actor
+    )
     prefix = key.split("_", 2)[1]
     with uow:
         found = uow.users.key_by_prefix(prefix)

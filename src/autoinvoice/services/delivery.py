@@ -153,15 +153,18 @@ def _prepare(
     templates: EmailTemplates,
     config: DeliveryConfig,
 ) -> list[_Delivery]:
-    by_invoice = {int(j.payload["invoice_id"]): j for j in jobs}
+    # one delivery per job: two jobs of one invoice (a copy sent again) both go out
+    ids = list(dict.fromkeys(int(j.payload["invoice_id"]) for j in jobs))
     with uow:
-        invoices = uow.invoices.get_many(list(by_invoice))
-        skip = [
-            j
-            for i, j in by_invoice.items()
-            if i not in invoices or invoices[i].status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID)
-        ]
-        for job in skip:  # voided (or deleted) before it went out: nothing to send
+        invoices = uow.invoices.get_many(ids)
+        live = {
+            i: inv
+            for i, inv in invoices.items()
+            if inv.status not in (InvoiceStatus.DRAFT, InvoiceStatus.VOID)
+        }
+        for job in jobs:  # voided (or deleted) before it went out: nothing to send
+            if int(job.payload["invoice_id"]) in live:
+                continue
             uow.audit.record(
                 at=clock.now(),
                 actor=worker,
@@ -170,7 +173,6 @@ def _prepare(
                 subject_id=job.payload["invoice_id"],
             )
             uow.outbox.complete(job.id, worker, clock.now())
-        live = {i: inv for i, inv in invoices.items() if by_invoice[i] not in skip}
         clients = uow.clients.get_many([inv.client_id or 0 for inv in live.values()])
         entities = {e: uow.entities.get(e) for e in {c.entity_id for c in clients.values()}}
         kinds = {"pdf"} | {k for c in clients.values() for k in c.documents.attach}
@@ -180,18 +182,23 @@ def _prepare(
         sources = uow.user_templates.sources()  # templates edited in the web app
         uow.commit()
     out = []
-    for inv_id, inv in live.items():
-        job = by_invoice[inv_id]
+    for job in jobs:
+        inv_id = int(job.payload["invoice_id"])
+        if inv_id not in live:
+            continue
+        inv = live[inv_id]
         client = clients[inv.client_id or 0]
         entity = entities[client.entity_id]
         wanted = ("pdf", *(k for k in client.documents.attach if k != "pdf"))
         try:
-            # rendered once; a retry reuses the stored documents
+            # rendered once; a retry (or a second copy in this batch) reuses the documents
             missing = tuple(k for k in wanted if inv_id not in stored[k])
             fresh = generate(
                 inv, entity, client.language, missing, renderer=renderer, writer=writer
             )
-            docs = {k: fresh.get(k) or stored[k][inv_id] for k in wanted}
+            for kind, content in fresh.items():
+                stored[kind][inv_id] = content
+            docs = {k: stored[k][inv_id] for k in wanted}
             email = _compose(
                 inv,
                 entity,

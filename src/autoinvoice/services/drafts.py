@@ -30,6 +30,7 @@ from ..domain.tax import (
 )
 from ..domain.terms import PaymentTerms
 from .einvoices import preflight
+from .installation_settings import entity_tax_kind
 from .invoicing import save_draft
 from .ports import Clock, UnitOfWork
 
@@ -48,7 +49,7 @@ class DraftLine:
     quantity: Decimal | str
     unit_price: Decimal | str
     unit: str = "unit"
-    tax_kind: str = TaxKind.STANDARD.value
+    tax_kind: str | None = None  # default: the contract's, else the entity's (Settings → Taxes)
     tax_category: str | None = None  # with tax_rate: the tax named, not decided
     tax_rate: Decimal | str | None = None
 
@@ -64,11 +65,11 @@ class NewDraft:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _tax(line: DraftLine, i: int, invoice: Invoice) -> LineTax:
+def _tax(line: DraftLine, i: int, invoice: Invoice, default_kind: TaxKind) -> LineTax:
     where = f"lines[{i}]"
     if line.tax_category is None and line.tax_rate is None:
         try:
-            kind = TaxKind(line.tax_kind)
+            kind = default_kind if line.tax_kind is None else TaxKind(line.tax_kind)
         except ValueError:
             kinds = ", ".join(k.value for k in TaxKind)
             raise InvalidValue(f"use one of: {kinds}", field=f"{where}.tax_kind") from None
@@ -98,7 +99,7 @@ def _tax(line: DraftLine, i: int, invoice: Invoice) -> LineTax:
     )
 
 
-def _line(line: DraftLine, i: int, invoice: Invoice) -> InvoiceLine:
+def _line(line: DraftLine, i: int, invoice: Invoice, default_kind: TaxKind) -> InvoiceLine:
     where = f"lines[{i}]"
     description = " ".join(line.description.split())
     if not description:
@@ -110,7 +111,7 @@ def _line(line: DraftLine, i: int, invoice: Invoice) -> InvoiceLine:
     if price < 0:
         raise InvalidValue("the unit price may not be negative", field=f"{where}.unit_price")
     unit = line.unit.strip() or "unit"
-    return InvoiceLine(description, quantity, price, _tax(line, i, invoice), unit)
+    return InvoiceLine(description, quantity, price, _tax(line, i, invoice, default_kind), unit)
 
 
 def create_draft(cmd: NewDraft, *, uow: UnitOfWork, clock: Clock, actor: str) -> int:
@@ -128,6 +129,7 @@ def create_draft(cmd: NewDraft, *, uow: UnitOfWork, clock: Clock, actor: str) ->
             raise InvalidValue("this contract is another client's", field="contract_id")
         default_currency = contract.currency if contract else client.currency
         default_terms = contract.terms if contract else client.terms
+        default_kind = contract.tax_kind if contract else entity_tax_kind(uow, entity.id)
         invoice = Invoice(
             seller=entity.party,
             buyer=client.party,
@@ -137,7 +139,7 @@ def create_draft(cmd: NewDraft, *, uow: UnitOfWork, clock: Clock, actor: str) ->
             notes=tuple(n.strip() for n in cmd.notes if n.strip()),
         )
         for i, line in enumerate(cmd.lines):
-            invoice.add_line(_line(line, i, invoice))
+            invoice.add_line(_line(line, i, invoice, default_kind))
         if invoice.totals().gross.amount >= MAX_TOTAL:
             raise InvalidValue(f"the total must stay below {MAX_TOTAL:,}", field="lines")
         invoice.entity_id = entity.id

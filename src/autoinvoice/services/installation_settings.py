@@ -250,7 +250,12 @@ def default_terms(*, uow: UnitOfWork) -> PaymentTerms:
 def default_tax_kind(entity_id: int, *, uow: UnitOfWork) -> TaxKind:
     """The tax kind new contracts (and their lines) of the entity get unless told otherwise."""
     with uow:
-        stored = uow.installation.get(f"tax:{entity_id}")
+        return entity_tax_kind(uow, entity_id)
+
+
+def entity_tax_kind(uow: UnitOfWork, entity_id: int) -> TaxKind:
+    """``default_tax_kind`` read within a unit of work the caller has open."""
+    stored = uow.installation.get(f"tax:{entity_id}")
     return TaxKind(stored["kind"]) if stored else TaxKind.STANDARD
 
 
@@ -533,6 +538,7 @@ __all__ = [
     "change_series",
     "default_tax_kind",
     "default_terms",
+    "entity_tax_kind",
     "entity_taxes",
     "forget_smtp",
     "list_series",

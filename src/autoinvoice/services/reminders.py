@@ -679,9 +679,11 @@ def _compose(
 def remind_now(invoice_id: int, *, key: str, uow: UnitOfWork, clock: Clock, actor: str) -> str:
     """Queue the invoice's next reminder step now, ahead of the scan (the operator's
     "Remind"): only an open invoice past its due date, not disputed, its client not paused,
-    with reminders on and a step left. A step due by the policy keeps its fee; one taken
-    early charges none. Returns the tone queued, or ``""`` when ``key`` queued one already
-    (a repeated request adds nothing); raises ``Conflict`` saying why nothing is queued."""
+    with reminders on and a step left, and none queued still or sent today (each press
+    would otherwise queue the next, harsher step at once). A step due by the policy keeps
+    its fee; one taken early charges none. Returns the tone queued, or ``""`` when ``key``
+    queued one already (a repeated request adds nothing); raises ``Conflict`` saying why
+    nothing is queued."""
     now = clock.now()
     with uow:
         inv = uow.invoices.get(invoice_id, for_update=True)
@@ -700,6 +702,14 @@ def remind_now(invoice_id: int, *, key: str, uow: UnitOfWork, clock: Clock, acto
             stop = "under a policy with reminders off"
         if stop:
             raise Conflict(f"{label} is {stop}", field="invoice_id")
+        for earlier in uow.reminders.list(invoice_id=invoice_id):  # one at a time, a day apart
+            if earlier.status == "queued":
+                raise Conflict(f"{label}: a reminder is queued already", field="invoice_id")
+            if (
+                earlier.sent_at
+                and client_today(ctx.debtors[item.client_id], earlier.sent_at) == today
+            ):
+                raise Conflict(f"{label}: a reminder went out today", field="invoice_id")
         decision, _ = decide(item, ctx, policy, _rules(stored), now)
         done = max((h.step for h in ctx.history.get(invoice_id, ())), default=-1)
         step = decision.step if decision.step is not None else done + 1

@@ -139,7 +139,9 @@ class WeeklyAudit:
 
 
 def iso_week(d: date) -> str:
-    """>>> iso_week(date(2027, 1, 1))
+    """The ISO week of ``d``, as the weekly audit names it.
+
+    >>> iso_week(date(2027, 1, 1))
     '2026-W53'
     """
     year, week, _ = d.isocalendar()

@@ -183,3 +183,21 @@ def test_pages_carry_security_headers(client: TestClient, owner: str) -> None:
     # scripts only from this site (vendored htmx): no inline script, no eval
     assert "script-src 'self';" in csp
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+
+
+def test_a_sign_in_is_kept_and_shown_to_the_owner(app: App, client: TestClient) -> None:
+    with app.uow(read_only=True) as uow:
+        user = uow.users.by_email(OWNER[0])
+    assert user is not None
+    with app.engine.connect() as conn:
+        before = conn.exec_driver_sql(
+            f"SELECT last_login_at FROM users WHERE id = {user.id}"
+        ).scalar_one()
+    assert before is None
+    sign_in(client)
+    with app.engine.connect() as conn:
+        after = conn.exec_driver_sql(
+            f"SELECT last_login_at FROM users WHERE id = {user.id}"
+        ).scalar_one()
+    assert after is not None
+    assert "Last sign-in" in client.get("/settings/users").text

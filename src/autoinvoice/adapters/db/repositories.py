@@ -1022,6 +1022,9 @@ class SqlUsers(_Repo):
             update(t.users).where(t.users.c.id == user_id).values(password_hash=password_hash)
         )
 
+    def signed_in(self, user_id: int, at: datetime) -> None:
+        self.conn.execute(update(t.users).where(t.users.c.id == user_id).values(last_login_at=at))
+
     def add_key(
         self,
         *,

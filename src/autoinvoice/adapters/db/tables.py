@@ -44,6 +44,7 @@ users = Table(
     Column("role", String(20), nullable=False),
     Column("created_at", AwareDateTime(), nullable=False),
     Column("last_login_at", AwareDateTime()),
+    sqlite_autoincrement=True,  # an id is never reused: old sessions and keys name no one new
 )
 
 api_keys = Table(
@@ -57,6 +58,7 @@ api_keys = Table(
     Column("scopes", String(100), nullable=False),
     Column("created_at", AwareDateTime(), nullable=False),
     Column("revoked_at", AwareDateTime()),
+    sqlite_autoincrement=True,
 )
 
 issuing_entities = Table(
@@ -815,7 +817,7 @@ api_idempotency_keys = Table(
     "api_idempotency_keys",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("caller", String(40), nullable=False),  # "key:<api key prefix>" or "user:<id>"
+    Column("caller", String(40), nullable=False),  # "key:<api key prefix>" or "user:<id>.<stamp>"
     Column("key", String(100), nullable=False),  # the Idempotency-Key header
     Column("fingerprint", String(64), nullable=False),  # sha256 of method, path, query, body
     Column("request", String(300), nullable=False),  # "POST /api/v1/…", for the refusal

@@ -11,8 +11,11 @@ A third source wins over both: templates edited in the web app and stored in the
 Users edit those overrides, so every template is treated as untrusted code and rendered in
 Jinja2's ``SandboxedEnvironment``: reaching for ``__class__``, ``__mro__`` and the like raises
 ``jinja2.exceptions.SecurityError``. ``StrictUndefined`` makes a misspelt variable raise
-``UndefinedError`` instead of mailing a blank. Only ``.html`` templates are HTML-escaped.
-The subject is collapsed to one line.
+``UndefinedError`` instead of mailing a blank. ``*`` may not build a string or list over
+``_MAX_SIZE`` items or a number over ``_MAX_INT``, and ``**`` is refused, so a preview
+cannot make the server build huge values. Only ``.html`` templates are HTML-escaped —
+edited ones too (the escaping follows the file an edit replaces). The subject is collapsed
+to one line.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any, NamedTuple
 from jinja2 import (
     BaseLoader,
     ChoiceLoader,
+    Environment,
     FileSystemLoader,
     PackageLoader,
     StrictUndefined,
@@ -48,6 +52,8 @@ LAYOUT = "_email_layout.html"  # the one file an edited template may extend
 MAX_SOURCE_CHARS = 20_000
 _MAX_RANGE = 1_000  # range() in an edited template; loops nest at most _MAX_LOOP_DEPTH deep
 _MAX_LOOP_DEPTH = 2
+_MAX_SIZE = 100_000  # characters or items that ``*`` may build
+_MAX_INT = 10**12  # the largest whole number ``*`` may make
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
@@ -56,6 +62,79 @@ class RenderedEmail(NamedTuple):
     subject: str
     text: str
     html: str
+
+
+_WIDE = re.compile(r"\d{6,}")  # a width or count of 100,000 or more inside a format string
+
+
+def _check_sizes(*values: Any) -> None:
+    """Refuse a whole number, or a number written in a format string, over ``_MAX_SIZE``:
+    what a string method, a filter or ``%`` would build from it is bounded so."""
+    for v in values:
+        if isinstance(v, int) and not isinstance(v, bool) and abs(v) > _MAX_SIZE:
+            raise SecurityError(f"a template may not ask for more than {_MAX_SIZE:,} of anything")
+        if isinstance(v, str) and any(int(n) > _MAX_SIZE for n in _WIDE.findall(v)):
+            raise SecurityError(f"a format may not be wider than {_MAX_SIZE:,} characters")
+
+
+def _bounded(name: str, f: Any) -> Any:
+    """Filter ``f`` refusing sizes over the bound in its arguments (``center(10**8)``) — and,
+    for ``format``, in the format string it is applied to. Jinja's pass_* marker is kept."""
+    passed = getattr(f, "jinja_pass_arg", None)
+    skip = 2 if passed is not None else 1  # (context/environment,) value, arguments…
+
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        if name == "format":  # the values it fills in are not sizes: "%d"|format(10**6)
+            _check_sizes(*args[skip - 1 : skip])
+        else:
+            _check_sizes(*args[skip:], *kwargs.values())
+        return f(*args, **kwargs)
+
+    if passed is not None:
+        bounded.jinja_pass_arg = passed  # type: ignore[attr-defined]
+    return bounded
+
+
+class _BoundedSandbox(SandboxedEnvironment):
+    """The sandbox with a bound on what an operator can build (the pattern of Jinja's
+    sandbox documentation): ``"x" * 10**8`` or ``9 ** 9 ** 9`` raise ``SecurityError``."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # filters are called directly by compiled templates, not through ``call``
+        self.filters = {name: _bounded(name, f) for name, f in self.filters.items()}
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        # "x".ljust(10**8), "{:100000000}".format(x): a string or list method may not be
+        # asked for more (the values a format fills in are not sizes: "{:,}".format(10**6))
+        # (the sandbox hands out str.format wrapped; the wrapper keeps the bound method)
+        owner = getattr(getattr(__obj, "__wrapped__", __obj), "__self__", None)
+        if isinstance(owner, str) and getattr(__obj, "__name__", "") in ("format", "format_map"):
+            _check_sizes(owner)
+        elif isinstance(owner, str | list | tuple):
+            _check_sizes(*args, *kwargs.values())
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "%":
+            _check_sizes(left)
+            return super().call_binop(context, operator, left, right)
+        if operator == "**":
+            raise SecurityError("the power operator ** is not allowed in a template")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                sized = isinstance(seq, (str, list, tuple)) and isinstance(times, int)
+                if sized and len(seq) * times > _MAX_SIZE:
+                    raise SecurityError(
+                        f"* may not build more than {_MAX_SIZE:,} characters or items"
+                    )
+            result = super().call_binop(context, operator, left, right)
+            if isinstance(result, int) and abs(result) > _MAX_INT:
+                raise SecurityError(f"* may not make a number over {_MAX_INT:,}")
+            return result
+        return super().call_binop(context, operator, left, right)
 
 
 class EmailTemplates:
@@ -71,7 +150,7 @@ class EmailTemplates:
         if override_folder is not None:
             loaders.append(FileSystemLoader(override_folder))
         loaders.append(PackageLoader("autoinvoice.adapters.email", "templates"))
-        self._env = SandboxedEnvironment(
+        self._env = _BoundedSandbox(
             loader=ChoiceLoader(loaders),
             autoescape=select_autoescape(
                 enabled_extensions=("html",), default_for_string=False, default=False
@@ -82,6 +161,10 @@ class EmailTemplates:
             keep_trailing_newline=True,
         )
         self._env.globals["range"] = _small_range
+        # an edited source is compiled from a string: escape it as the file it replaces
+        self._edited_env = {
+            escape: self._env.overlay(autoescape=escape) for escape in (False, True)
+        }
         self._edited = lru_cache(maxsize=64)(self._compile_edited)
 
     def render_email(
@@ -129,7 +212,7 @@ class EmailTemplates:
         except TemplateSyntaxError as exc:
             raise InvalidValue(f"line {exc.lineno}: {exc.message}") from exc
         _refuse_unsafe(tree, file_name)
-        return self._run(self._edited(source), context, source)
+        return self._run(self._edited(file_name, source), context, source)
 
     def _render(self, name: str, context: Mapping[str, Any], sources: Mapping[str, str]) -> str:
         edited = sources.get(name)
@@ -139,14 +222,15 @@ class EmailTemplates:
             except TemplateSyntaxError as exc:
                 raise InvalidValue(f"{name}, line {exc.lineno}: {exc.message}") from exc
             _refuse_unsafe(tree, name)  # checked when saved; again, the database is not code
-            template = self._edited(edited)
+            template = self._edited(name, edited)
         else:
             template = self._env.get_template(name)
         # ``t`` is the wording in the client's language; English when the caller gives none
         return template.render({"t": email_labels_for("en"), **context})
 
-    def _compile_edited(self, source: str) -> Template:
-        return self._env.from_string(source)
+    def _compile_edited(self, file_name: str, source: str) -> Template:
+        env: Environment = self._edited_env[file_name.endswith(".html")]
+        return env.from_string(source)
 
     def _run(self, template: Template, context: Mapping[str, Any], source: str) -> str:
         try:

@@ -28,6 +28,7 @@ from starlette.responses import Response
 from ...bootstrap import App
 from ...domain.recurrence import zone
 from .deps import AppDep, Reader
+from .list_filters import day_filter
 from .pages import ACTION_LABELS, render
 
 router = APIRouter(include_in_schema=False)
@@ -136,13 +137,7 @@ def _parse(
     notices: list[str] = []
 
     def day(text: str, what: str) -> date | None:
-        if not text.strip():
-            return None
-        try:
-            return date.fromisoformat(text.strip())
-        except ValueError:
-            notices.append(f"{text!r} is not a date (YYYY-MM-DD); the {what} filter is off.")
-            return None
+        return day_filter(text, what, notices)
 
     return (
         AuditFilters(

@@ -15,6 +15,7 @@ organisation's time zone at 06:00. Saving goes through ``services.setup.add_cont
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -64,6 +65,9 @@ TAX_KINDS = {
     "exempt": "Exempt",
 }
 MIN_ROWS = 3
+# amounts as typed: "4500.00", or grouped by one thousands separator ("4,500.00", "4 500.00")
+_PLAIN = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?P<sep>[, ])\d{3}(?:(?P=sep)\d{3})*(?:\.\d+)?")
 
 
 def model_label(model: str) -> str:
@@ -165,9 +169,14 @@ class ContractForm:
     def _decimal(self, name: str, value: str, what: str) -> Decimal | None:
         if not value:
             return None
-        try:
-            out = Decimal(value.replace(",", "").replace(" ", ""))
+        typed = value.strip()
+        if _GROUPED.fullmatch(typed):  # "4,500.00" or "4 500.00": a thousands separator
+            typed = typed.replace(",", "").replace(" ", "")
+        try:  # anything else with a comma ("4.500,00", "1,5") is refused, never guessed
+            out = Decimal(typed) if _PLAIN.fullmatch(typed) else None
         except InvalidOperation:
+            out = None
+        if out is None:
             self.errors[name] = f"{value!r} is not an amount for the {what}; write e.g. 4500.00"
             return None
         if not out.is_finite():

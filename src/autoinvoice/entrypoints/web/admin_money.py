@@ -33,6 +33,7 @@ from ...services.ports import UserRecord
 from . import invoice_list
 from .deps import AppDep, Reader, Writer, actor
 from .errors import status_for
+from .list_filters import day_filter, id_filter
 from .overview import business_today
 from .pages import flash, render
 
@@ -56,25 +57,6 @@ METHOD_LABELS = {  # as ``services.payments`` and the invoice page's form record
 def _query(**values: object) -> str:
     q = urlencode({k: str(v) for k, v in values.items() if v not in (None, "")})
     return f"?{q}" if q else ""
-
-
-def _int(text: str, what: str, notices: list[str]) -> int | None:
-    if not text.strip():
-        return None
-    if text.strip().isdigit():
-        return int(text.strip())
-    notices.append(f"{text!r} is not a {what}; that filter is off.")
-    return None
-
-
-def _day(text: str, what: str, notices: list[str]) -> date | None:
-    if not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        notices.append(f"{text!r} is not a date (YYYY-MM-DD); the {what} filter is off.")
-        return None
 
 
 def _clients(app: App) -> list[tuple[int, str]]:
@@ -132,10 +114,10 @@ def _parse_payment_filters(
         method = ""
     return (
         PaymentFilters(
-            _int(client, "client", notices),
+            id_filter(client, "client", notices),
             method,
-            _day(received_from, "“received from”", notices),
-            _day(received_to, "“received to”", notices),
+            day_filter(received_from, "“received from”", notices),
+            day_filter(received_to, "“received to”", notices),
         ),
         notices,
     )
@@ -288,7 +270,7 @@ def credit_notes_page(
     after: int | None = None,
 ) -> Response:
     notices: list[str] = []
-    client_id = _int(client, "client", notices)
+    client_id = id_filter(client, "client", notices)
     with app.uow(read_only=True) as uow:
         today = business_today(app.clock.now(), uow.entities.first())
         found = uow.invoices.summaries(

@@ -33,6 +33,7 @@ from ...domain.triggers import OPERATORS, RuleKind, TriggerRule
 from ...services import rule_tests
 from ...services.errors import NotFound, ServiceError
 from ...services.ports import RuleRecord, UserRecord
+from .. import rules_yaml
 from ..rule_trial import MAX_OCCURRENCES, preview_document, try_rule
 from .deps import AppDep, Reader, Writer, actor, check_form_csrf
 from .errors import status_for
@@ -176,7 +177,7 @@ def _load_yaml(text: str) -> Any:
     if len(text) > 20_000:
         raise InvalidValue("the rule is longer than 20,000 characters", field="yaml")
     try:
-        return yaml.safe_load(text)
+        return rules_yaml.load(text)  # no aliases: they unfold into huge documents
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "this is not valid YAML"

@@ -563,7 +563,9 @@ async def keys_create(request: Request, user: Owner, app: AppDep) -> Response:
             raise _RowError("name", "give the key a label, e.g. the system that will use it")
         if len(label) > 100:
             raise _RowError("name", "keep the label under 100 characters")
-        key = accounts.create_api_key(user.id, label, scopes, uow=app.uow(), clock=app.clock)
+        key = accounts.create_api_key(
+            user.id, label, scopes, uow=app.uow(), clock=app.clock, actor=actor(user)
+        )
     except (DomainError, ServiceError, _RowError) as exc:
         context = _keys_context(app, user)
         context.update(

@@ -176,7 +176,7 @@ def _pdf_preview(app: App, ed: Editor, branding: Branding | None) -> dict[str, A
     try:
         png = renderer.render_png(doc, ppi=PREVIEW_PPI)
     except Exception as exc:  # a render failure is shown, not a 500: the editor stays usable
-        return {"pdf_error": f"The invoice could not be drawn: {exc}"}
+        return {"pdf_error": f"The invoice could not be drawn: {exc}", "pdf_failed": True}
     finally:
         _RENDERS.release()
     return {"png": "data:image/png;base64," + base64.b64encode(png).decode()}
@@ -291,6 +291,8 @@ async def save(request: Request, user: Writer, app: AppDep) -> Response:
     ed = _from_form(form)
     upload = await _upload(form)
     out, errors = _preview(app, user, ed, upload)
+    if out.get("pdf_failed") and upload is not None:  # the new logo cannot be drawn
+        errors.setdefault("logo", out["pdf_error"])
     if errors:
         return _page(request, app, user, ed, preview=out, errors=errors, status_code=422)
     saved = _save(app, user, ed, upload)

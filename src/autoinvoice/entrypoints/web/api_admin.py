@@ -121,7 +121,12 @@ def create_key(
 ) -> ApiKeyCreatedOut:
     owner_id = body.user_id or user.id
     row, key = api_keys.create_key(
-        owner_id, body.name, list(dict.fromkeys(body.scopes)), uow=app.uow(), clock=app.clock
+        owner_id,
+        body.name,
+        list(dict.fromkeys(body.scopes)),
+        uow=app.uow(),
+        clock=app.clock,
+        actor=actor(user),
     )
     response.headers["Cache-Control"] = "no-store"
     return ApiKeyCreatedOut(**ApiKeyOut.of(row).model_dump(), key=key)

@@ -26,7 +26,7 @@ from ...domain.recurrence import Recurrence
 from ...domain.tax import TaxKind
 from ...domain.terms import PaymentTerms
 from ...services import clients as client_service
-from ...services import setup
+from ...services import installation_settings, setup
 from ...services.ports import ClientRecord
 from .api import COMMON_RESPONSES, Responses, _problem
 from .deps import ApiUser, AppDep, actor
@@ -177,7 +177,9 @@ def get_contract(contract_id: int, _: ApiUser, app: AppDep) -> ContractOut:
         return ContractOut.of(uow.contracts.get(contract_id))
 
 
-def _contract(body: ContractIn, client: ClientRecord, today: date) -> Contract:
+def _contract(
+    body: ContractIn, client: ClientRecord, today: date, default_kind: TaxKind
+) -> Contract:
     """The domain contract (its constructor checks the model's rules). A schedule starts
     at 06:00 on ``starts_on`` (default: today where the client is), in its time zone."""
     model = BillingModel(body.model)
@@ -192,7 +194,7 @@ def _contract(body: ContractIn, client: ClientRecord, today: date) -> Contract:
         model=model,
         currency=body.currency or client.currency,
         terms=PaymentTerms.parse(body.terms) if body.terms else client.terms,
-        tax_kind=TaxKind(body.tax_kind),
+        tax_kind=TaxKind(body.tax_kind) if body.tax_kind else default_kind,
         description=body.description,
         amount=to_decimal(body.amount, field="amount") if body.amount else None,
         seats=body.seats,
@@ -227,7 +229,8 @@ def create_contract(
 ) -> ContractOut:
     with app.uow(read_only=True) as uow:
         client = uow.clients.get(body.client_id)
-    contract = _contract(body, client, client_today(app.clock.now(), client.timezone))
+    kind = installation_settings.default_tax_kind(client.entity_id, uow=app.uow())
+    contract = _contract(body, client, client_today(app.clock.now(), client.timezone), kind)
     contract_id = setup.add_contract(contract, uow=app.uow(), clock=app.clock, actor=actor(user))
     response.headers["Location"] = f"/api/v1/contracts/{contract_id}"
     with app.uow(read_only=True) as uow:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import Field, SecretStr
 
 from ...bootstrap import App
@@ -126,7 +126,9 @@ def _secret(value: SecretStr | None) -> str | None:
     summary="Replace a source's secrets (rotation); they are never returned",
     responses=_NO_SOURCE,
 )
-def rotate_secret(name: SourceName, body: SecretsIn, user: ApiUser, app: AppDep) -> SourceDetailOut:
+def rotate_secret(
+    name: SourceName, body: SecretsIn, user: ApiUser, app: AppDep, response: Response
+) -> SourceDetailOut:
     values = {
         "signing_secret": _secret(body.signing_secret),
         "api_token": _secret(body.api_token),
@@ -139,6 +141,7 @@ def rotate_secret(name: SourceName, body: SecretsIn, user: ApiUser, app: AppDep)
     sources.set_source_secrets(
         name, given, uow=app.uow(), clock=app.clock, box=app.box, actor=actor(user)
     )
+    response.headers["Cache-Control"] = "no-store"  # the webhook URL: not kept for replays
     return _detail(app, name)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from ...services import intake
@@ -32,7 +32,9 @@ class IntakeLinkOut(BaseModel):
     summary="Make a link to the billing-details form for a client",
     responses={404: _problem("No such client")},
 )
-def create_intake_link(client_id: int, user: ApiUser, app: AppDep) -> IntakeLinkOut:
+def create_intake_link(
+    client_id: int, user: ApiUser, app: AppDep, response: Response
+) -> IntakeLinkOut:
     link = intake.create_intake_link(
         client_id,
         uow=app.uow(),
@@ -40,6 +42,8 @@ def create_intake_link(client_id: int, user: ApiUser, app: AppDep) -> IntakeLink
         actor=actor(user),
         base_url=app.settings.base_url,
     )
+    # the working link: not cached, not kept in clear for replays (only its hash is stored)
+    response.headers["Cache-Control"] = "no-store"
     return IntakeLinkOut(url=link.url, expires_at=link.expires_at)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field, SecretStr
 
 from ...bootstrap import App
@@ -151,7 +151,7 @@ def list_sources(_: ApiUser, app: AppDep) -> SourceList:
     summary="Connect a product; the response has its webhook URL (secrets are not returned)",
     responses={409: _problem("A source of that name exists")},
 )
-def create_source(body: SourceIn, user: ApiUser, app: AppDep) -> SourceOut:
+def create_source(body: SourceIn, user: ApiUser, app: AppDep, response: Response) -> SourceOut:
     secrets = {
         "signing_secret": _secret(body.signing_secret),
         "api_token": _secret(body.api_token),
@@ -179,6 +179,7 @@ def create_source(body: SourceIn, user: ApiUser, app: AppDep) -> SourceOut:
         actor=actor(user),
         kinds=app.source_kinds,
     )
+    response.headers["Cache-Control"] = "no-store"  # the webhook URL: not kept for replays
     return SourceOut.of(src, app)
 
 

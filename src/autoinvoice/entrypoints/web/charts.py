@@ -53,7 +53,9 @@ class BarChart:
 
 
 def compact(amount: Decimal, currency: str, locale: str = "en") -> str:
-    """>>> compact(Decimal("91560508.46"), "EUR"), compact(Decimal("950"), "GBP")
+    """A short amount for a chart's axis or label.
+
+    >>> compact(Decimal("91560508.46"), "EUR"), compact(Decimal("950"), "GBP")
     ('€91.6M', '£950')
     """
     return format_compact_currency(amount, currency, locale=locale, fraction_digits=1)

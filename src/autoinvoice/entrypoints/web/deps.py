@@ -12,12 +12,15 @@ Who may do what:
   role; over the API also a key with the ``admin`` scope (``AdminUser``).
 
 The session is a signed cookie (itsdangerous via Starlette's ``SessionMiddleware``) that
-holds the user id, the CSRF token and the sign-in time; the user is re-read on every
-request, so a deleted user is signed out at once.
+holds the user id, a stamp of the user (a short hash of id and password hash), the CSRF
+token and the sign-in time; the user is re-read on every request and the stamp compared, so
+a deleted user is signed out at once, a user added later under the same id does not inherit
+the old cookie, and a password change signs out every other session.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import time
@@ -33,7 +36,7 @@ from ...services.ports import UserRecord
 from .errors import CsrfRejected, LoginRequired
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-SESSION_USER, SESSION_CSRF, SESSION_SINCE = "uid", "csrf", "since"
+SESSION_USER, SESSION_CSRF, SESSION_SINCE, SESSION_STAMP = "uid", "csrf", "since", "stamp"
 CSRF_FIELD, CSRF_HEADER = "csrf_token", "X-CSRF-Token"
 
 
@@ -70,10 +73,17 @@ async def check_form_csrf(request: Request) -> None:
         raise CsrfRejected()
 
 
+def user_stamp(user: UserRecord) -> str:
+    """A short hash of who ``user`` is: another user under a reused id, or the same user
+    after a password change, gets another stamp."""
+    return hashlib.sha256(f"{user.id}:{user.password_hash}".encode()).hexdigest()[:16]
+
+
 def sign_in(request: Request, user: UserRecord) -> None:
     """Start a fresh session for ``user`` (new CSRF token: nothing carries over)."""
     request.session.clear()
     request.session[SESSION_USER] = user.id
+    request.session[SESSION_STAMP] = user_stamp(user)
     request.session[SESSION_SINCE] = int(time.time())
     csrf_token(request)
 
@@ -95,10 +105,15 @@ def session_user(request: Request) -> UserRecord | None:
         return None
     try:
         with app.uow(read_only=True) as uow:
-            return uow.users.get(uid)
+            user = uow.users.get(uid)
     except NotFound:
         sign_out(request)
         return None
+    stamp = request.session.get(SESSION_STAMP)
+    if not isinstance(stamp, str) or not hmac.compare_digest(stamp, user_stamp(user)):
+        sign_out(request)  # another user under a reused id, or the password changed
+        return None
+    return user
 
 
 def _path_and_query(request: Request) -> str:

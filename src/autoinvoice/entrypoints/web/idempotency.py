@@ -55,7 +55,7 @@ from ...bootstrap import App
 from ...services import accounts
 from ...services import idempotency as keys
 from ...services.errors import AuthError, Forbidden
-from .deps import CSRF_HEADER, csrf_matches, session_user
+from .deps import CSRF_HEADER, csrf_matches, session_user, user_stamp
 from .errors import problem
 
 API_PREFIX = "/api/v1/"
@@ -135,7 +135,7 @@ def caller_of(request: Request) -> str | None:
         return None
     if not csrf_matches(request, request.headers.get(CSRF_HEADER)):
         return None
-    return f"user:{found.id}"
+    return f"user:{found.id}.{user_stamp(found)}"  # a reused id is another caller
 
 
 class IdempotencyKeys:

@@ -30,6 +30,7 @@ from ...services.invoice_batches import BatchAction, run_batch
 from ...services.ports import UserRecord
 from .deps import AppDep, Reader, Writer, actor
 from .errors import status_for
+from .list_filters import day_filter
 from .overview import business_today, is_open, summary_overdue
 from .pages import LOCALE, STATUS_LABELS, flash, render
 
@@ -68,16 +69,6 @@ class InvoiceFilters:
         return bool(self.client or self.issued_from or self.issued_to or self.q)
 
 
-def _day(text: str, what: str, notices: list[str]) -> date | None:
-    if not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        notices.append(f"{text!r} is not a date (YYYY-MM-DD); the {what} filter is off.")
-        return None
-
-
 def parse_filters(
     status: str, client: str, issued_from: str, issued_to: str, q: str
 ) -> tuple[InvoiceFilters, list[str]]:
@@ -93,8 +84,8 @@ def parse_filters(
             client_id = int(client.strip())
         else:
             notices.append(f"{client!r} is not a client; showing every client.")
-    start = _day(issued_from, "“issued from”", notices)
-    end = _day(issued_to, "“issued to”", notices)
+    start = day_filter(issued_from, "“issued from”", notices)
+    end = day_filter(issued_to, "“issued to”", notices)
     return InvoiceFilters(status, client_id, start, end, q.strip()[:60]), notices
 
 

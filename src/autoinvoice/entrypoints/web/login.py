@@ -77,7 +77,12 @@ async def login(
     target = safe_next(next)
     try:
         user = await run_in_threadpool(
-            accounts.authenticate, email.strip(), password, uow=app.uow(), hasher=app.hasher
+            accounts.authenticate,
+            email.strip(),
+            password,
+            uow=app.uow(),
+            hasher=app.hasher,
+            clock=app.clock,
         )
     except AuthError:
         return _form(

@@ -108,7 +108,9 @@ class ContractIn(_In):
     model: ModelName
     currency: str | None = Field(None, min_length=3, max_length=3, description="client's")
     terms: str | None = Field(None, max_length=20, description="default: the client's")
-    tax_kind: Literal["standard", "reduced", "zero", "exempt"] = "standard"
+    tax_kind: Literal["standard", "reduced", "zero", "exempt"] | None = Field(
+        None, description="default: the entity's (Settings → Taxes)"
+    )
     description: str = Field("", max_length=500)
     amount: str | None = Field(
         None, description="retainer: per period", max_length=40, pattern=DECIMAL
@@ -267,8 +269,10 @@ class DraftLineIn(_In):
     quantity: str = Field("1", max_length=40, pattern=DECIMAL)
     unit_price: str = Field(max_length=40, pattern=DECIMAL, examples=["1500.00"])
     unit: str = Field("unit", max_length=20, examples=["hour", "unit"])
-    tax_kind: Literal["standard", "reduced", "zero", "exempt"] = Field(
-        "standard", description="the tax is decided from the parties' places, as for rules"
+    tax_kind: Literal["standard", "reduced", "zero", "exempt"] | None = Field(
+        None,
+        description="the tax is decided from the parties' places, as for rules; "
+        "default: the contract's, else the entity's (Settings → Taxes)",
     )
     tax_category: Literal["S", "Z", "E", "AE", "G", "O"] | None = Field(
         None, description="name the tax yourself (with `tax_rate`) instead"
