@@ -46,16 +46,16 @@ import anyio
 from anyio.to_thread import run_sync
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.requests import Request
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ...bootstrap import App
-from ...services import accounts
 from ...services import idempotency as keys
 from ...services.errors import AuthError, Forbidden
-from .deps import CSRF_HEADER, csrf_matches, session_user, user_stamp
+from .deps import api_user, user_stamp
 from .errors import problem
 
 API_PREFIX = "/api/v1/"
@@ -119,23 +119,22 @@ def _declare(operation: dict[str, Any]) -> None:
 def caller_of(request: Request) -> str | None:
     """Who sends this POST, as the endpoints would let them in to write — or None: then the
     endpoint answers 401/403 itself. Keys are scoped to the API key (by its public prefix)
-    or to the signed-in user."""
-    app: App = request.app.state.autoinvoice
+    or to the signed-in user. The check is the endpoints' own (``deps.api_user``)."""
     scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
-    if scheme.lower() == "bearer" and token:
-        try:
-            user = accounts.authenticate_key(token, "write", uow=app.uow())
-        except (AuthError, Forbidden):
-            return None
-        return f"key:{token.split('_', 2)[1]}" if accounts.can_write(user.role) else None
-    if "session" not in request.scope:
+    credentials = (
+        HTTPAuthorizationCredentials(scheme=scheme, credentials=token)
+        if scheme.lower() == "bearer" and token
+        else None
+    )
+    if credentials is None and "session" not in request.scope:
         return None
-    found = session_user(request)
-    if found is None or not accounts.can_write(found.role):
+    try:
+        user = api_user(request, credentials)
+    except (AuthError, Forbidden):  # CsrfRejected is a Forbidden
         return None
-    if not csrf_matches(request, request.headers.get(CSRF_HEADER)):
-        return None
-    return f"user:{found.id}.{user_stamp(found)}"  # a reused id is another caller
+    if credentials is not None:
+        return f"key:{token.split('_', 2)[1]}"
+    return f"user:{user.id}.{user_stamp(user)}"  # a reused id is another caller
 
 
 class IdempotencyKeys:
